@@ -1,0 +1,1 @@
+"""Safe (formerly Gnosis Safe) multisig: versions, EIP-712 hashes, signatures, calldata."""

@@ -1,0 +1,1 @@
+"""The ``mamori`` command: one sub-command group per part of the product."""

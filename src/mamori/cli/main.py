@@ -1,0 +1,78 @@
+"""Entry point of the ``mamori`` command. Errors are caught here once and turned into exit code 2."""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from typing import Annotated
+
+import orjson
+import typer
+
+from mamori import __version__
+from mamori.cli import verify
+from mamori.errors import MamoriError
+
+app = typer.Typer(
+    help="mamori (守り): independent verification of what is signed, for crypto-asset exchanges.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(verify.app, name="verify")
+
+
+@app.command()
+def version() -> None:
+    """Print mamori's version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def demo(
+    lang: Annotated[str, typer.Option("--lang", help="en, ja or both")] = "both",
+) -> None:
+    """Replay the Bybit theft (Feb 2025) through the verifier: what the signers signed, and what they were shown."""
+    from rich.console import Console
+
+    from mamori.cli import render
+    from mamori.verify.registry import default_registry
+    from mamori.verify.safe import verify_safe_record
+
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    sample = resources.files("mamori.content").joinpath("samples/bybit-safe-tx-71.json").read_bytes()
+    executed, displayed = orjson.loads(sample)["results"]
+    registry = default_registry()
+    console.rule("1. The transaction the signers really signed and the attacker executed (Safe 1.1.1, nonce 71)")
+    signed = verify_safe_record(executed, chain_id=1, safe_version="1.1.1", book=None, registry=registry)
+    render.render_safe_report(console, signed.to_json(), lang)
+    console.rule("2. What the compromised web UI displayed: 30,000 ETH to Bybit's own warm wallet")
+    shown = verify_safe_record(displayed, chain_id=1, safe_version="1.1.1", book=None, registry=registry)
+    render.render_safe_report(console, shown.to_json(), lang)
+    console.rule("result")
+    console.print(
+        f"The executed transaction is [bold]{signed.verdict.label}[/] "
+        f"({', '.join(sorted({f.code for f in signed.findings if f.severity.blocks_signing}))}); the displayed one is "
+        f"[bold]{shown.verdict.label}[/] because its collected signatures recover to other addresses: they were made "
+        "for the first transaction. mamori would have stopped the first signer.\n"
+        "実際に署名・実行された取引も、表示された取引も mamori は署名を止めます。"
+    )
+    if not (signed.verdict.blocked and shown.verdict.blocked):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry: translate every MamoriError into a bilingual message on stderr and exit 2.
+
+    Click's standalone mode already exits 2 on usage errors and honours typer.Exit codes.
+    """
+    try:
+        app()
+    except MamoriError as exc:
+        sys.stderr.write(f"error {exc.code}: {exc.message_en}\nエラー {exc.code}: {exc.message_ja}\n")
+        if "--json" in sys.argv:
+            sys.stderr.write(orjson.dumps(exc.to_dict()).decode() + "\n")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""The one error root, with stable codes and messages in English and Japanese.
+
+Every error the product raises is a :class:`MamoriError` whose ``code`` is listed in :data:`ERROR_CATALOG`.
+Codes are part of the interface (docs/codes.md): they never change meaning once released. Each edge (CLI,
+HTTP) catches the root once and turns it into an exit code or an error body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# code -> (English template, Japanese template); templates use the error's details as str.format fields.
+ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
+    "INPUT_UNREADABLE": (
+        "Cannot read input {source}: {reason}",
+        "入力 {source} を読み込めません: {reason}",
+    ),
+    "JSON_INVALID": (
+        "Input is not valid JSON: {reason}",
+        "入力が正しい JSON ではありません: {reason}",
+    ),
+    "RECORD_SHAPE_INVALID": (
+        "The record has the wrong shape: {reason}",
+        "レコードの形式が正しくありません: {reason}",
+    ),
+    "FIELD_MISSING": (
+        "Required field '{field}' is missing",
+        "必須フィールド '{field}' がありません",
+    ),
+    "FIELD_TYPE_INVALID": (
+        "Field '{field}' must be {expected}",
+        "フィールド '{field}' は {expected} でなければなりません",
+    ),
+    "HEX_INVALID": (
+        "Field '{field}' is not valid hex: {reason}",
+        "フィールド '{field}' が正しい16進数ではありません: {reason}",
+    ),
+    "ADDRESS_INVALID": (
+        "Field '{field}' is not a 20-byte address: {reason}",
+        "フィールド '{field}' が20バイトのアドレスではありません: {reason}",
+    ),
+    "ADDRESS_CHECKSUM_INVALID": (
+        "Field '{field}' has mixed case that fails its EIP-55 checksum: a mistyped or altered address",
+        "フィールド '{field}' の大文字小文字が EIP-55 チェックサムと一致しません（誤入力または改ざんの可能性）",
+    ),
+    "INTEGER_INVALID": (
+        "Field '{field}' is not a valid integer: {reason}",
+        "フィールド '{field}' が正しい整数ではありません: {reason}",
+    ),
+    "INTEGER_OUT_OF_RANGE": (
+        "Field '{field}' is out of range for {bits}-bit unsigned integer",
+        "フィールド '{field}' が {bits} ビット符号なし整数の範囲外です",
+    ),
+    "HASH_INVALID": (
+        "Field '{field}' is not a 32-byte hash",
+        "フィールド '{field}' が32バイトのハッシュではありません",
+    ),
+    "SAFE_VERSION_REQUIRED": (
+        "The Safe version is needed to compute the hash: pass --safe-version or a --safes file.{hint}",
+        "ハッシュの計算には Safe のバージョンが必要です: --safe-version または --safes ファイルを指定してください。{hint_ja}",
+    ),
+    "SAFE_VERSION_UNSUPPORTED": (
+        "Safe version '{version}' is not supported (supported: {supported})",
+        "Safe バージョン '{version}' には対応していません（対応: {supported}）",
+    ),
+    "SAFES_FILE_INVALID": (
+        "The Safe context file is invalid: {reason}",
+        "Safe コンテキストファイルが正しくありません: {reason}",
+    ),
+    "CONTEXT_CONFLICT": (
+        "Conflicting context: {reason}",
+        "コンテキストが矛盾しています: {reason}",
+    ),
+    "CHAIN_ID_INVALID": (
+        "Chain id must be a positive integer, got {value}",
+        "チェーン ID は正の整数でなければなりません（指定値: {value}）",
+    ),
+    "RLP_INVALID": (
+        "RLP decoding failed: {reason}",
+        "RLP のデコードに失敗しました: {reason}",
+    ),
+    "TX_TYPE_UNSUPPORTED": (
+        "Transaction type 0x{tx_type:02x} is not supported (legacy, 0x01, 0x02 and 0x04 are)",
+        "トランザクション種別 0x{tx_type:02x} には対応していません（legacy、0x01、0x02、0x04 に対応）",
+    ),
+    "TX_FIELDS_INVALID": (
+        "Transaction fields are invalid: {reason}",
+        "トランザクションのフィールドが正しくありません: {reason}",
+    ),
+    "SIGNATURE_ENCODING_INVALID": (
+        "Signature cannot be decoded: {reason}",
+        "署名をデコードできません: {reason}",
+    ),
+    "ABI_DECODE_FAILED": (
+        "Call data does not decode as {function}: {reason}",
+        "コールデータを {function} としてデコードできません: {reason}",
+    ),
+    "BATCH_LINE_INVALID": (
+        "Batch line {line} is not usable: {reason}",
+        "バッチの {line} 行目を処理できません: {reason}",
+    ),
+    "USAGE_INVALID": (
+        "Invalid usage: {reason}",
+        "使い方が正しくありません: {reason}",
+    ),
+    "INTERNAL_ERROR": (
+        "Internal error while processing the input ({reason}); treated as a denial",
+        "入力の処理中に内部エラーが発生しました（{reason}）。拒否として扱います",
+    ),
+}
+
+
+class MamoriError(Exception):
+    """Root of every error mamori raises; ``code`` is stable, the message is bilingual."""
+
+    def __init__(self, code: str, **details: Any) -> None:
+        if code not in ERROR_CATALOG:
+            # A programming error: fail loudly rather than emit an undocumented code.
+            raise KeyError(f"undocumented error code {code!r}")
+        self.code = code
+        self.details: dict[str, Any] = details
+        en, ja = ERROR_CATALOG[code]
+        self.message_en = _render(en, details)
+        self.message_ja = _render(ja, details)
+        super().__init__(f"{code}: {self.message_en}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error object of the JSON interfaces."""
+        return {
+            "error": {
+                "code": self.code,
+                "message": {"en": self.message_en, "ja": self.message_ja},
+                "details": {k: _plain(v) for k, v in self.details.items()},
+            }
+        }
+
+
+class InputError(MamoriError):
+    """The input cannot be read or parsed: the CLI exits 2 and prints nothing as if it were valid."""
+
+
+class DecodeError(InputError):
+    """Bytes that cannot be decoded under the format they claim."""
+
+
+class ContextError(InputError):
+    """Context needed for verification (Safe version, owners, chain) is missing or contradictory."""
+
+
+def _render(template: str, details: Mapping[str, Any]) -> str:
+    try:
+        return template.format(**details)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

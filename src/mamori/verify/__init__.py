@@ -1,0 +1,1 @@
+"""Turns decoded transactions into what they really do (a call tree) plus findings with stable codes."""

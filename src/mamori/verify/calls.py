@@ -1,0 +1,545 @@
+"""Decode a call (operation, target, value, data) into a tree of what it really does, collecting findings.
+
+Shared by the Safe verifier (the SafeTx, multiSend batches, nested execTransaction) and the EVM transaction
+verifier. ``wallet`` is the account whose authority the call uses: a call to ``wallet`` itself, made in the
+wallet's own context, is a self-call that can change owners, modules, guards or the implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from mamori.chains.evm.abi import decode_args
+from mamori.chains.evm.encoding import ZERO_ADDRESS, to_checksum_address
+from mamori.chains.evm.safe.multisend import decode_multisend
+from mamori.errors import DecodeError
+from mamori.verify import functions as fn
+from mamori.verify.model import Arg, CallNode, Finding, finding
+from mamori.verify.registry import ContractRegistry, KnownContract
+
+MAX_DEPTH = 8
+# Approvals at or above this are "effectively unlimited": 2**128 base units exceeds any real supply.
+UNLIMITED_ALLOWANCE = (1 << 128) - 1
+WEI_PER_ETH = 10**18
+
+
+class CallContext(NamedTuple):
+    wallet: bytes | None
+    registry: ContractRegistry
+    in_wallet_context: bool = True
+    inside_call_only_batch: bool = False
+    depth: int = 0
+
+
+def decode_call(
+    operation: int, to: bytes, value: int, data: bytes, ctx: CallContext, path: str, findings: list[Finding]
+) -> CallNode:
+    if ctx.depth > MAX_DEPTH:
+        findings.append(finding("CALLDATA_MALFORMED", path, function="multiSend", reason="batches nested too deep"))
+        return CallNode(operation, to, value, data, "too_deep")
+    known = ctx.registry.get(to)
+    label = known.label if known else None
+    if operation not in (0, 1):
+        findings.append(
+            finding(
+                "INVALID_OPERATION",
+                path,
+                operation=operation,
+                reason="only 0 (CALL) and 1 (DELEGATECALL) exist",
+            )
+        )
+        return CallNode(operation, to, value, data, "invalid_operation", to_label=label)
+    if operation == 1:
+        if ctx.inside_call_only_batch:
+            findings.append(
+                finding("INVALID_OPERATION", path, operation=1, reason="MultiSendCallOnly reverts on DELEGATECALL")
+            )
+        trusted = ctx.registry.trusted_delegate(to)
+        if trusted is None:
+            findings.append(finding("DELEGATECALL_UNTRUSTED", path, target=to))
+            return _describe_untrusted_delegatecall(to, value, data, label)
+        return _decode_library_call(trusted, value, data, ctx, path, findings)
+    return _decode_plain_call(to, value, data, ctx, path, findings, label)
+
+
+def _describe_untrusted_delegatecall(to: bytes, value: int, data: bytes, label: str | None) -> CallNode:
+    spec = fn.ALL_FUNCTIONS.get(data[:4]) if len(data) >= 4 else None
+    shown = spec.signature if spec else (("0x" + data[:4].hex()) if data else "(no data)")
+    return CallNode(
+        1,
+        to,
+        value,
+        data,
+        "delegatecall_untrusted",
+        function=spec.signature if spec else None,
+        to_label=label,
+        summary_en=f"DELEGATECALL into {to_checksum_address(to)} running {shown} with the wallet's storage; "
+        "a function name means nothing in foreign code",
+        summary_ja=f"{to_checksum_address(to)} のコード（{shown}）をウォレットのストレージ上で DELEGATECALL 実行。"
+        "外部コードでは関数名は何の保証にもなりません",
+    )
+
+
+def _decode_library_call(
+    library: KnownContract, value: int, data: bytes, ctx: CallContext, path: str, findings: list[Finding]
+) -> CallNode:
+    spec = fn.LIBRARY_FUNCTIONS.get(data[:4]) if len(data) >= 4 else None
+    expected_role_kind = {
+        "multisend_call_only": "multisend",
+        "multisend": "multisend",
+        "sign_message_lib": "sign_message",
+        "safe_migration": "safe_migration",
+        "safe_to_l2_migration": "safe_migration",
+    }[library.role]
+    if spec is None or spec.kind != expected_role_kind:
+        findings.append(finding("UNKNOWN_CALL", path, selector="0x" + data[:4].hex(), target=library.address))
+        return CallNode(1, library.address, value, data, "unknown", to_label=library.label)
+    args = _decode(spec, data, path, findings)
+    if args is None:
+        return CallNode(1, library.address, value, data, "malformed", function=spec.signature, to_label=library.label)
+    if spec.kind == "multisend":
+        return _decode_multisend(
+            1,
+            library,
+            args,
+            value,
+            data,
+            ctx,
+            path,
+            findings,
+            call_only=library.role == "multisend_call_only",
+        )
+    if spec.kind == "sign_message":
+        message = args[0].value
+        assert isinstance(message, bytes)  # noqa: S101 - guaranteed by the spec's argument type
+        findings.append(finding("MESSAGE_SIGNATURE", path, message="0x" + message.hex()))
+        return CallNode(
+            1,
+            library.address,
+            value,
+            data,
+            "sign_message",
+            spec.signature,
+            args,
+            to_label=library.label,
+            summary_en="Sign an off-chain message in the wallet's name",
+            summary_ja="ウォレットの名義でオフチェーンメッセージに署名",
+        )
+    findings.append(finding("IMPLEMENTATION_CHANGE", path, target=library.address))
+    if "FallbackHandler" in spec.name or spec is fn.MIGRATE_FROM_V111:
+        findings.append(finding("FALLBACK_HANDLER_CHANGE", path, handler=library.address))
+    return CallNode(
+        1,
+        library.address,
+        value,
+        data,
+        "safe_migration",
+        spec.signature,
+        args,
+        to_label=library.label,
+        summary_en=f"Migrate the wallet's implementation with {library.label} ({spec.name})",
+        summary_ja=f"{library.label}（{spec.name}）でウォレットの実装を移行",
+    )
+
+
+def _decode_plain_call(
+    to: bytes,
+    value: int,
+    data: bytes,
+    ctx: CallContext,
+    path: str,
+    findings: list[Finding],
+    label: str | None,
+) -> CallNode:
+    if not data:
+        if value:
+            return CallNode(
+                0,
+                to,
+                value,
+                data,
+                "native_transfer",
+                to_label=label,
+                summary_en=f"Send {format_units(value, 18)} ETH ({value} wei) to {to_checksum_address(to)}",
+                summary_ja=f"{to_checksum_address(to)} へ {format_units(value, 18)} ETH（{value} wei）を送金",
+            )
+        if ctx.wallet is not None and to == ctx.wallet and ctx.depth == 0:
+            return CallNode(
+                0,
+                to,
+                value,
+                data,
+                "rejection",
+                to_label=label,
+                summary_en="On-chain rejection (empty self-call)",
+                summary_ja="オンチェーン拒否（空の自己呼び出し）",
+            )
+        return CallNode(
+            0,
+            to,
+            value,
+            data,
+            "empty_call",
+            to_label=label,
+            summary_en="Empty call, nothing is sent",
+            summary_ja="空の呼び出し（送金なし）",
+        )
+    spec = fn.CALL_FUNCTIONS.get(data[:4]) if len(data) >= 4 else None
+    if spec is None:
+        findings.append(finding("UNKNOWN_CALL", path, selector="0x" + data[:4].hex(), target=to))
+        return CallNode(0, to, value, data, "unknown", to_label=label)
+    args = _decode(spec, data, path, findings)
+    if args is None:
+        return CallNode(0, to, value, data, "malformed", function=spec.signature, to_label=label)
+    if spec.kind.startswith("erc20_"):
+        return _erc20(spec, to, value, data, args, path, findings, label)
+    if spec.kind == "multisend":
+        known = ctx.registry.get(to)
+        call_only = known is not None and known.role == "multisend_call_only"
+        return _decode_multisend(0, known, args, value, data, ctx, path, findings, call_only=call_only, to=to)
+    if spec is fn.APPROVE_HASH:
+        return _approve_hash(to, value, data, args, ctx, path, findings, label)
+    if spec is fn.EXEC_TRANSACTION:
+        return _exec_transaction(to, value, data, args, ctx, path, findings, label)
+    return _safe_admin(spec, to, value, data, args, ctx, path, findings, label)
+
+
+def _decode(spec: fn.FunctionSpec, data: bytes, path: str, findings: list[Finding]) -> tuple[Arg, ...] | None:
+    try:
+        decoded = decode_args(spec.signature, spec.arg_types, data[4:])
+    except DecodeError as exc:
+        findings.append(finding("CALLDATA_MALFORMED", path, function=spec.signature, reason=exc.details.get("reason")))
+        return None
+    if not decoded.canonical:
+        findings.append(finding("CALLDATA_NONCANONICAL", path, function=spec.signature))
+    return tuple(Arg(n, t, v) for n, t, v in zip(spec.arg_names, spec.arg_types, decoded.values, strict=True))
+
+
+def _erc20(
+    spec: fn.FunctionSpec,
+    token: bytes,
+    value: int,
+    data: bytes,
+    args: tuple[Arg, ...],
+    path: str,
+    findings: list[Finding],
+    label: str | None,
+) -> CallNode:
+    values = {a.name: a.value for a in args}
+    amount = values["amount"]
+    assert isinstance(amount, int)  # noqa: S101 - guaranteed by the spec's argument type
+    token_text = to_checksum_address(token)
+    if spec in (fn.ERC20_APPROVE, fn.ERC20_INCREASE_ALLOWANCE):
+        spender = values["spender"]
+        assert isinstance(spender, bytes)  # noqa: S101
+        if amount >= UNLIMITED_ALLOWANCE:
+            findings.append(finding("UNLIMITED_APPROVAL", path, spender=spender, token=token))
+        verb_en = "Allow" if spec is fn.ERC20_APPROVE else "Increase the allowance of"
+        en = f"{verb_en} {to_checksum_address(spender)} to spend {amount} base units of token {token_text}"
+        verb_ja = "使用を許可" if spec is fn.ERC20_APPROVE else "使用許可額を増額"
+        ja = f"{to_checksum_address(spender)} にトークン {token_text} を {amount} 基本単位まで{verb_ja}"
+    elif spec is fn.ERC20_TRANSFER:
+        recipient = values["to"]
+        assert isinstance(recipient, bytes)  # noqa: S101
+        en = f"Transfer {amount} base units of token {token_text} to {to_checksum_address(recipient)}"
+        ja = f"トークン {token_text} を {amount} 基本単位、{to_checksum_address(recipient)} へ送金"
+    else:
+        source, recipient = values["from"], values["to"]
+        assert isinstance(source, bytes) and isinstance(recipient, bytes)  # noqa: S101
+        en = (
+            f"Move {amount} base units of token {token_text} from {to_checksum_address(source)} "
+            f"to {to_checksum_address(recipient)}"
+        )
+        ja = (
+            f"トークン {token_text} を {amount} 基本単位、{to_checksum_address(source)} から "
+            f"{to_checksum_address(recipient)} へ移動"
+        )
+    return CallNode(
+        0, token, value, data, spec.kind, spec.signature, args, to_label=label, summary_en=en, summary_ja=ja
+    )
+
+
+def _decode_multisend(
+    operation: int,
+    known: KnownContract | None,
+    args: tuple[Arg, ...],
+    value: int,
+    data: bytes,
+    ctx: CallContext,
+    path: str,
+    findings: list[Finding],
+    *,
+    call_only: bool,
+    to: bytes | None = None,
+) -> CallNode:
+    target = known.address if known else (to or b"")
+    label = known.label if known else None
+    packed = args[0].value
+    assert isinstance(packed, bytes)  # noqa: S101
+    try:
+        entries = decode_multisend(packed)
+    except DecodeError as exc:
+        findings.append(finding("CALLDATA_MALFORMED", path, function="multiSend", reason=exc.details.get("reason")))
+        return CallNode(operation, target, value, data, "malformed", fn.MULTI_SEND.signature, to_label=label)
+    inner = CallContext(
+        wallet=ctx.wallet,
+        registry=ctx.registry,
+        # Only a DELEGATECALLed batch runs its inner calls with the wallet as msg.sender.
+        in_wallet_context=ctx.in_wallet_context and operation == 1,
+        inside_call_only_batch=call_only,
+        depth=ctx.depth + 1,
+    )
+    # From 1.5.0, MultiSend and MultiSendCallOnly send an entry addressed to 0x0 to the wallet itself.
+    zero_is_self = known is not None and _version_tuple(known.version) >= (1, 5, 0) and ctx.wallet is not None
+    children = tuple(
+        decode_call(
+            e.operation,
+            ctx.wallet if zero_is_self and e.to == ZERO_ADDRESS and ctx.wallet else e.to,
+            e.value,
+            e.data,
+            inner,
+            f"{path}.calls[{i}]",
+            findings,
+        )
+        for i, e in enumerate(entries)
+    )
+    return CallNode(
+        operation,
+        target,
+        value,
+        data,
+        "multisend",
+        fn.MULTI_SEND.signature,
+        (),
+        children,
+        label,
+        summary_en=f"Batch of {len(children)} call(s)",
+        summary_ja=f"{len(children)} 件の呼び出しのバッチ",
+    )
+
+
+def _approve_hash(
+    to: bytes,
+    value: int,
+    data: bytes,
+    args: tuple[Arg, ...],
+    ctx: CallContext,
+    path: str,
+    findings: list[Finding],
+    label: str | None,
+) -> CallNode:
+    approved = args[0].value
+    assert isinstance(approved, bytes)  # noqa: S101
+    if ctx.wallet is not None and to == ctx.wallet:
+        en, ja = "Approve a hash on this wallet itself", "このウォレット自身でハッシュを承認"
+    else:
+        findings.append(finding("NESTED_SAFE_APPROVAL", path, hash=approved, target=to))
+        en = f"Approve hash 0x{approved.hex()} as an owner of Safe {to_checksum_address(to)}"
+        ja = f"Safe {to_checksum_address(to)} のオーナーとしてハッシュ 0x{approved.hex()} を承認"
+    return CallNode(
+        0,
+        to,
+        value,
+        data,
+        "safe_approve_hash",
+        fn.APPROVE_HASH.signature,
+        args,
+        to_label=label,
+        summary_en=en,
+        summary_ja=ja,
+    )
+
+
+def _exec_transaction(
+    to: bytes,
+    value: int,
+    data: bytes,
+    args: tuple[Arg, ...],
+    ctx: CallContext,
+    path: str,
+    findings: list[Finding],
+    label: str | None,
+) -> CallNode:
+    """A Safe transaction being executed on Safe ``to``: decode what that Safe will do, in its own context."""
+    values = {a.name: a.value for a in args}
+    inner_ctx = CallContext(wallet=to, registry=ctx.registry, depth=ctx.depth + 1)
+    inner_to, inner_value, inner_data, inner_op = (
+        values["to"],
+        values["value"],
+        values["data"],
+        values["operation"],
+    )
+    assert isinstance(inner_to, bytes) and isinstance(inner_value, int)  # noqa: S101
+    assert isinstance(inner_data, bytes) and isinstance(inner_op, int)  # noqa: S101
+    gas_price, gas_token, refund = values["gas_price"], values["gas_token"], values["refund_receiver"]
+    assert isinstance(gas_price, int) and isinstance(gas_token, bytes) and isinstance(refund, bytes)  # noqa: S101
+    check_gas_refund(gas_price, gas_token, refund, f"{path}.safe_tx", findings)
+    child = decode_call(inner_op, inner_to, inner_value, inner_data, inner_ctx, f"{path}.safe_tx", findings)
+    shown = tuple(a for a in args if a.name not in ("data",))
+    return CallNode(
+        0,
+        to,
+        value,
+        data,
+        "safe_exec_transaction",
+        fn.EXEC_TRANSACTION.signature,
+        shown,
+        (child,),
+        label,
+        summary_en=f"Execute a Safe transaction on {to_checksum_address(to)}",
+        summary_ja=f"{to_checksum_address(to)} で Safe トランザクションを実行",
+    )
+
+
+def _safe_admin(
+    spec: fn.FunctionSpec,
+    to: bytes,
+    value: int,
+    data: bytes,
+    args: tuple[Arg, ...],
+    ctx: CallContext,
+    path: str,
+    findings: list[Finding],
+    label: str | None,
+) -> CallNode:
+    values = {a.name: a.value for a in args}
+    is_self_call = ctx.wallet is not None and to == ctx.wallet and ctx.in_wallet_context
+    summary_en, summary_ja = _admin_summary(spec, values)
+    if not is_self_call:
+        # Safe admin functions only work when the Safe calls itself; elsewhere the call reverts.
+        return CallNode(
+            0,
+            to,
+            value,
+            data,
+            "safe_admin_foreign",
+            spec.signature,
+            args,
+            to_label=label,
+            summary_en=f"{summary_en} on another contract (not this wallet; it would revert)",
+            summary_ja=f"{summary_ja}（このウォレット以外への呼び出しのため失敗します）",
+        )
+    if spec in (fn.ADD_OWNER, fn.REMOVE_OWNER, fn.SWAP_OWNER):
+        findings.append(finding("OWNER_CHANGE", path, change=summary_en))
+    if "threshold" in values:
+        findings.append(finding("THRESHOLD_CHANGE", path, threshold=values["threshold"]))
+    if spec in (fn.ENABLE_MODULE, fn.DISABLE_MODULE):
+        enabling = spec is fn.ENABLE_MODULE
+        findings.append(
+            finding(
+                "MODULE_CHANGE",
+                path,
+                module=values["module"],
+                action="Enables" if enabling else "Disables",
+                action_ja="有効化" if enabling else "無効化",
+            )
+        )
+    if spec is fn.SET_GUARD:
+        findings.append(
+            finding(
+                "GUARD_CHANGE",
+                path,
+                guard=values["guard"],
+                guard_kind="transaction",
+                guard_kind_ja="トランザクション",
+            )
+        )
+    if spec is fn.SET_MODULE_GUARD:
+        findings.append(
+            finding(
+                "GUARD_CHANGE",
+                path,
+                guard=values["module_guard"],
+                guard_kind="module",
+                guard_kind_ja="モジュール",
+            )
+        )
+    if spec is fn.SET_FALLBACK_HANDLER:
+        findings.append(finding("FALLBACK_HANDLER_CHANGE", path, handler=values["handler"]))
+    if spec is fn.CHANGE_MASTER_COPY:
+        findings.append(finding("IMPLEMENTATION_CHANGE", path, target=values["master_copy"]))
+    return CallNode(
+        0,
+        to,
+        value,
+        data,
+        spec.kind,
+        spec.signature,
+        args,
+        to_label=label,
+        summary_en=summary_en,
+        summary_ja=summary_ja,
+    )
+
+
+def _admin_summary(spec: fn.FunctionSpec, values: Mapping[str, object]) -> tuple[str, str]:
+    def a(name: str) -> str:
+        item = values[name]
+        return to_checksum_address(item) if isinstance(item, bytes) else str(item)
+
+    if spec is fn.ADD_OWNER:
+        return (
+            f"Add owner {a('owner')} and set threshold to {a('threshold')}",
+            f"オーナー {a('owner')} を追加し、しきい値を {a('threshold')} に設定",
+        )
+    if spec is fn.REMOVE_OWNER:
+        return (
+            f"Remove owner {a('owner')} and set threshold to {a('threshold')}",
+            f"オーナー {a('owner')} を削除し、しきい値を {a('threshold')} に設定",
+        )
+    if spec is fn.SWAP_OWNER:
+        return (
+            f"Replace owner {a('old_owner')} with {a('new_owner')}",
+            f"オーナー {a('old_owner')} を {a('new_owner')} に交代",
+        )
+    if spec is fn.CHANGE_THRESHOLD:
+        return (f"Set threshold to {a('threshold')}", f"しきい値を {a('threshold')} に変更")
+    if spec is fn.ENABLE_MODULE:
+        return (f"Enable module {a('module')}", f"モジュール {a('module')} を有効化")
+    if spec is fn.DISABLE_MODULE:
+        return (f"Disable module {a('module')}", f"モジュール {a('module')} を無効化")
+    if spec is fn.SET_GUARD:
+        return (f"Set transaction guard {a('guard')}", f"トランザクションガードを {a('guard')} に設定")
+    if spec is fn.SET_MODULE_GUARD:
+        return (f"Set module guard {a('module_guard')}", f"モジュールガードを {a('module_guard')} に設定")
+    if spec is fn.SET_FALLBACK_HANDLER:
+        return (f"Set fallback handler {a('handler')}", f"フォールバックハンドラを {a('handler')} に設定")
+    return (
+        f"Change implementation (master copy) to {a('master_copy')}",
+        f"実装（マスターコピー）を {a('master_copy')} に変更",
+    )
+
+
+def check_gas_refund(
+    gas_price: int, gas_token: bytes, refund_receiver: bytes, path: str, findings: list[Finding]
+) -> None:
+    if not gas_price:
+        return
+    if any(gas_token) or any(refund_receiver):
+        findings.append(
+            finding(
+                "GAS_REFUND_TRAP",
+                path,
+                gas_price=gas_price,
+                gas_token=gas_token,
+                refund_receiver=refund_receiver,
+            )
+        )
+    else:
+        findings.append(finding("GAS_REFUND", path, gas_price=gas_price))
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split("."))
+    except ValueError:
+        return (0,)
+
+
+def format_units(amount: int, decimals: int) -> str:
+    """Exact decimal rendering of a base-unit amount (no floats)."""
+    whole, fraction = divmod(amount, 10**decimals)
+    if not fraction:
+        return f"{whole:,}"
+    return f"{whole:,}." + str(fraction).rjust(decimals, "0").rstrip("0")

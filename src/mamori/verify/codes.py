@@ -1,0 +1,192 @@
+"""The finding catalog: every code mamori reports, its severity, and its message in English and Japanese.
+
+Codes are part of the interface (docs/codes.md is checked against this table by the tests): they never change
+meaning once released and are never reused. Templates take the finding's details as format fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
+    # --- critical: never sign ---------------------------------------------------------------------------
+    "DELEGATECALL_UNTRUSTED": (
+        "critical",
+        "DELEGATECALL to {target}, which is not a trusted Safe library: its code runs with the wallet's own "
+        "storage and can replace the wallet's implementation or owners (how Bybit's cold wallet was taken, 2025).",
+        "信頼済みの Safe ライブラリではない {target} への DELEGATECALL です。呼び出し先のコードはウォレット自身の"
+        "ストレージ上で実行され、実装やオーナーを書き換えられます（2025年に Bybit のコールドウォレットが奪われた手口）。",
+    ),
+    "IMPLEMENTATION_CHANGE": (
+        "critical",
+        "Changes the wallet's implementation (singleton) to {target}: whoever controls that code controls "
+        "every asset in the wallet.",
+        "ウォレットの実装（シングルトン）を {target} に変更します。そのコードを支配する者がウォレット内の全資産を支配します。",
+    ),
+    "SIGNATURE_MISMATCH": (
+        "critical",
+        "Signature {source} recovers to {recovered}, not to {expected}, for this transaction's hash: it was made "
+        "for a different transaction, so what you are shown is not what was signed.",
+        "署名 {source} はこのトランザクションのハッシュに対して {expected} ではなく {recovered} に復元されます。"
+        "別のトランザクションに対して作られた署名であり、表示内容と実際に署名された内容が一致しません。",
+    ),
+    "HASH_MISMATCH": (
+        "critical",
+        "The record claims safeTxHash {claimed}, but its fields hash to {computed}: the record does not "
+        "describe the transaction it names.",
+        "レコードは safeTxHash を {claimed} としていますが、フィールドから計算すると {computed} になります。"
+        "レコードの内容と名乗っているトランザクションが一致しません。",
+    ),
+    "INVALID_OPERATION": (
+        "critical",
+        "Operation {operation} is not valid here ({reason}): the transaction cannot do what it claims.",
+        "オペレーション {operation} はここでは無効です（{reason}）。トランザクションは表示どおりに動作しません。",
+    ),
+    "CALLDATA_MALFORMED": (
+        "critical",
+        "Call data for {function} cannot be decoded ({reason}): what it does cannot be verified.",
+        "{function} のコールデータをデコードできません（{reason}）。動作を検証できません。",
+    ),
+    "SIGNATURE_MALFORMED": (
+        "critical",
+        "Signature {source} cannot be decoded ({reason}).",
+        "署名 {source} をデコードできません（{reason}）。",
+    ),
+    "CHAIN_ID_MISMATCH": (
+        "critical",
+        "The transaction is for chain {actual}, but chain {expected} was expected: it would execute elsewhere.",
+        "このトランザクションはチェーン {actual} 向けですが、想定はチェーン {expected} です。別のチェーンで実行されます。",
+    ),
+    "EIP7702_DELEGATION": (
+        "critical",
+        "EIP-7702 authorization by {authority} delegates the account's code to {delegate}: that code will "
+        "control everything the account holds.",
+        "{authority} による EIP-7702 認可は、アカウントのコードを {delegate} に委任します。"
+        "そのコードがアカウントの全資産を支配します。",
+    ),
+    "TX_SIGNATURE_INVALID": (
+        "critical",
+        "The transaction's signature is invalid ({reason}).",
+        "トランザクションの署名が無効です（{reason}）。",
+    ),
+    "SENDER_MISMATCH": (
+        "critical",
+        "The transaction is signed by {recovered}, not by the expected sender {expected}.",
+        "トランザクションの署名者は {recovered} であり、想定される送信者 {expected} ではありません。",
+    ),
+    # --- high: do not sign without a deliberate decision -----------------------------------------------
+    "OWNER_CHANGE": (
+        "high",
+        "Changes the wallet's owners: {change}.",
+        "ウォレットのオーナーを変更します: {change}。",
+    ),
+    "THRESHOLD_CHANGE": (
+        "high",
+        "Changes the number of signatures required to {threshold}.",
+        "必要な署名数を {threshold} に変更します。",
+    ),
+    "MODULE_CHANGE": (
+        "high",
+        "{action} module {module}: a module can move assets without the owners' signatures.",
+        "モジュール {module} を{action_ja}します。モジュールはオーナーの署名なしで資産を移動できます。",
+    ),
+    "GUARD_CHANGE": (
+        "high",
+        "Sets the {guard_kind} guard to {guard}: a guard can block or allow every future transaction.",
+        "{guard_kind_ja}ガードを {guard} に設定します。ガードは今後のすべてのトランザクションを許可・拒否できます。",
+    ),
+    "FALLBACK_HANDLER_CHANGE": (
+        "high",
+        "Sets the fallback handler to {handler}: it answers calls the wallet does not know, including "
+        "signature checks (EIP-1271).",
+        "フォールバックハンドラを {handler} に設定します。ウォレットが知らない呼び出し（EIP-1271 の署名確認を含む）に応答します。",
+    ),
+    "GAS_REFUND_TRAP": (
+        "high",
+        "gasPrice is {gas_price} with gas token {gas_token} and refund receiver {refund_receiver}: executing "
+        "pays a refund out of the wallet to that receiver.",
+        "gasPrice が {gas_price}、ガストークンが {gas_token}、払い戻し先が {refund_receiver} です。"
+        "実行するとウォレットから払い戻し先へ支払いが発生します。",
+    ),
+    "UNLIMITED_APPROVAL": (
+        "high",
+        "Approves {spender} to spend an unlimited amount of token {token}.",
+        "{spender} にトークン {token} を無制限に使用する権限を与えます。",
+    ),
+    "MESSAGE_SIGNATURE": (
+        "high",
+        "Signs an off-chain message in the wallet's name (SignMessageLib): such a signature can authorise "
+        "token permits or trade orders. Message: {message}.",
+        "ウォレットの名義でオフチェーンメッセージに署名します（SignMessageLib）。この署名でトークンの permit や"
+        "注文が承認され得ます。メッセージ: {message}。",
+    ),
+    "REPLAYABLE_NO_CHAIN_ID": (
+        "high",
+        "The legacy transaction has no chain id (pre-EIP-155): it can be replayed on every EVM chain.",
+        "レガシートランザクションにチェーン ID がありません（EIP-155 以前）。すべての EVM チェーンで再送できます。",
+    ),
+    # --- medium: explain before signing ----------------------------------------------------------------
+    "UNKNOWN_CALL": (
+        "medium",
+        "Calls function {selector} on {target}, which mamori cannot decode: what it does is not verified.",
+        "{target} の関数 {selector} を呼び出しますが、mamori はデコードできません。動作は検証されていません。",
+    ),
+    "NESTED_SAFE_APPROVAL": (
+        "medium",
+        "Approves hash {hash} on Safe {target}: verify the transaction behind that hash on its own before "
+        "signing this.",
+        "Safe {target} 上でハッシュ {hash} を承認します。署名前に、そのハッシュが表すトランザクションを個別に検証してください。",
+    ),
+    "SIGNATURE_ORDER": (
+        "medium",
+        "Signers are not in the strictly ascending order the Safe requires ({reason}): execution would revert.",
+        "署名者が Safe の要求する厳密な昇順になっていません（{reason}）。実行は失敗します。",
+    ),
+    "CONTRACT_SIGNATURE_UNVERIFIED": (
+        "medium",
+        "Signature {source} is a contract signature (EIP-1271) by {owner}: it cannot be verified offline.",
+        "署名 {source} は {owner} によるコントラクト署名（EIP-1271）であり、オフラインでは検証できません。",
+    ),
+    "APPROVED_HASH_UNVERIFIED": (
+        "medium",
+        "Signature {source} relies on an on-chain approval by {owner}: it cannot be verified offline.",
+        "署名 {source} は {owner} によるオンチェーン承認に依存しており、オフラインでは検証できません。",
+    ),
+    "SIGNER_UNVERIFIED": (
+        "medium",
+        "Signature {source} recovers to {recovered}, but the Safe's owners are not known here: pass a --safes "
+        "file with the owners to check it.",
+        "署名 {source} は {recovered} に復元されますが、Safe のオーナーが不明です。"
+        "確認するにはオーナーを記載した --safes ファイルを指定してください。",
+    ),
+    "CALLDATA_NONCANONICAL": (
+        "medium",
+        "Call data for {function} is not in canonical ABI form (extra bytes, padding or offsets): the bytes "
+        "carry more than the decoded call shows.",
+        "{function} のコールデータが正規の ABI 形式ではありません（余分なバイト・パディング・オフセット）。"
+        "デコード結果に現れない情報が含まれています。",
+    ),
+    "CONTRACT_CREATION": (
+        "medium",
+        "Creates a contract ({size} bytes of init code): the code deployed is not verified.",
+        "コントラクトを作成します（初期化コード {size} バイト）。デプロイされるコードは検証されていません。",
+    ),
+    # --- low / info -------------------------------------------------------------------------------------
+    "GAS_REFUND": (
+        "low",
+        "gasPrice is {gas_price}: executing refunds gas in ETH to the executor out of the wallet.",
+        "gasPrice が {gas_price} です。実行時にウォレットから実行者へ ETH でガス代が払い戻されます。",
+    ),
+    "QUORUM_NOT_MET": (
+        "info",
+        "{valid} valid owner signature(s) of the {threshold} required.",
+        "有効なオーナー署名は必要数 {threshold} のうち {valid} 件です。",
+    ),
+    "ONCHAIN_REJECTION": (
+        "info",
+        "On-chain rejection: an empty transaction that uses up nonce {nonce} to cancel what was queued there.",
+        "オンチェーン拒否: 空のトランザクションでナンス {nonce} を消費し、そのナンスで待機中の取引を取り消します。",
+    ),
+}
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")

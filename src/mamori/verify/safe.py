@@ -1,0 +1,299 @@
+"""Independent verification of a Safe multisig transaction: hashes, decoded calls, every signature, findings.
+
+``verify_safe_tx`` is pure: the record, the context (chain, version, owners) and the contract registry are
+arguments; nothing is read from the network, the environment or the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from mamori.chains.evm.crypto import keccak256
+from mamori.chains.evm.encoding import hex0x, parse_uint, to_checksum_address
+from mamori.chains.evm.safe import signatures as sigs
+from mamori.chains.evm.safe.calldata import exec_transaction_calldata
+from mamori.chains.evm.safe.hashes import safe_tx_hashes
+from mamori.chains.evm.safe.model import SafeTx, SafeTxHashes
+from mamori.chains.evm.safe.record import Confirmation, SafeTxRecord, parse_safe_tx_record
+from mamori.chains.evm.safe.versions import SUPPORTED_VERSIONS, SafeVersion, parse_safe_version
+from mamori.errors import ContextError, DecodeError
+from mamori.verify.calls import CallContext, check_gas_refund, decode_call
+from mamori.verify.context import SafeBook, SafeContext, resolve_context
+from mamori.verify.model import CallNode, Finding, SignatureCheck, Verdict, finding, sort_findings, verdict_of
+from mamori.verify.registry import ContractRegistry
+
+
+class SafeTxReport(NamedTuple):
+    tx: SafeTx
+    chain_id: int
+    version: SafeVersion
+    hashes: SafeTxHashes
+    claimed_safe_tx_hash: bytes | None
+    call: CallNode
+    signatures: tuple[SignatureCheck, ...]
+    findings: tuple[Finding, ...]
+    verdict: Verdict
+    exec_calldata: bytes | None
+
+    def to_json(self) -> dict[str, Any]:
+        tx = self.tx
+        return {
+            "safe": to_checksum_address(tx.safe),
+            "chain_id": self.chain_id,
+            "safe_version": self.version.text,
+            "nonce": tx.nonce,
+            "to": to_checksum_address(tx.to),
+            "value": str(tx.value),
+            "data": hex0x(tx.data),
+            "operation": tx.operation,
+            "safe_tx_gas": str(tx.safe_tx_gas),
+            "base_gas": str(tx.base_gas),
+            "gas_price": str(tx.gas_price),
+            "gas_token": to_checksum_address(tx.gas_token),
+            "refund_receiver": to_checksum_address(tx.refund_receiver),
+            "domain_hash": hex0x(self.hashes.domain_hash),
+            "message_hash": hex0x(self.hashes.message_hash),
+            "safe_tx_hash": hex0x(self.hashes.safe_tx_hash),
+            "claimed_safe_tx_hash": hex0x(self.claimed_safe_tx_hash) if self.claimed_safe_tx_hash else None,
+            "eth_sign_digest": hex0x(self.hashes.eth_sign_digest),
+            "exec_transaction_calldata": hex0x(self.exec_calldata) if self.exec_calldata is not None else None,
+            "exec_transaction_calldata_hash": (
+                hex0x(keccak256(self.exec_calldata)) if self.exec_calldata is not None else None
+            ),
+            "call": self.call.to_json(),
+            "signatures": [check.to_json() for check in self.signatures],
+            "findings": [item.to_json() for item in self.findings],
+            "verdict": self.verdict.label,
+        }
+
+
+def verify_safe_tx(record: SafeTxRecord, context: SafeContext, registry: ContractRegistry) -> SafeTxReport:
+    tx = record.tx
+    hashes = safe_tx_hashes(tx, context.version, context.chain_id)
+    findings: list[Finding] = []
+    if record.claimed_safe_tx_hash is not None and record.claimed_safe_tx_hash != hashes.safe_tx_hash:
+        findings.append(
+            finding(
+                "HASH_MISMATCH",
+                "safeTxHash",
+                claimed=record.claimed_safe_tx_hash,
+                computed=hashes.safe_tx_hash,
+            )
+        )
+    call = decode_call(
+        tx.operation,
+        tx.to,
+        tx.value,
+        tx.data,
+        CallContext(wallet=tx.safe, registry=registry),
+        "call",
+        findings,
+    )
+    if call.kind == "rejection":
+        findings.append(finding("ONCHAIN_REJECTION", "call", nonce=tx.nonce))
+    check_gas_refund(tx.gas_price, tx.gas_token, tx.refund_receiver, "gas", findings)
+    checks, packed = _check_signatures(record, context, hashes, findings)
+    exec_calldata = exec_transaction_calldata(tx, packed) if packed else None
+    ordered = sort_findings(findings)
+    return SafeTxReport(
+        tx,
+        context.chain_id,
+        context.version,
+        hashes,
+        record.claimed_safe_tx_hash,
+        call,
+        tuple(checks),
+        ordered,
+        verdict_of(ordered),
+        exec_calldata,
+    )
+
+
+def versions_matching_hash(tx: SafeTx, chain_id: int, claimed: bytes) -> tuple[str, ...]:
+    """Which Safe versions would give ``claimed``: a hint when the operator did not say (never a decision)."""
+    return tuple(
+        text
+        for text in SUPPORTED_VERSIONS
+        if safe_tx_hashes(tx, parse_safe_version(text), chain_id).safe_tx_hash == claimed
+    )
+
+
+def _check_signatures(
+    record: SafeTxRecord, context: SafeContext, hashes: SafeTxHashes, findings: list[Finding]
+) -> tuple[list[SignatureCheck], bytes]:
+    """Check the packed signatures and every confirmation; return the checks and the bytes to execute with."""
+    checks: list[SignatureCheck] = []
+    stated_owners = frozenset(c.owner for c in record.confirmations)
+    packed_items: list[sigs.SafeSignature] = []
+    if record.signatures:
+        try:
+            packed_items = list(sigs.split_signatures(record.signatures))
+        except DecodeError as exc:
+            findings.append(
+                finding("SIGNATURE_MALFORMED", "signatures", source="signatures", reason=exc.details.get("reason"))
+            )
+        signers: list[bytes] = []
+        for index, item in enumerate(packed_items):
+            check = _check_one(item, f"signatures[{index}]", None, stated_owners, context, hashes, findings)
+            checks.append(check)
+            signers.append(check.recovered if check.recovered is not None else item.owner_in_r)
+        _check_order(signers, findings)
+    confirmed: list[tuple[bytes, sigs.SafeSignature]] = []
+    for index, confirmation in enumerate(record.confirmations):
+        source = f"confirmations[{index}]"
+        single = _split_confirmation(confirmation, source, findings)
+        if single is None:
+            checks.append(SignatureCheck(source, "malformed", confirmation.owner, None, False))
+            continue
+        checks.append(_check_one(single, source, confirmation.owner, stated_owners, context, hashes, findings))
+        confirmed.append((confirmation.owner, single))
+    threshold = context.threshold or record.confirmations_required
+    valid_signers = {c.recovered for c in checks if c.valid and c.recovered is not None}
+    if threshold is not None and len(valid_signers) < threshold:
+        findings.append(finding("QUORUM_NOT_MET", "signatures", valid=len(valid_signers), threshold=threshold))
+    if record.signatures:
+        return checks, record.signatures
+    if confirmed:
+        # The service builds execTransaction's signatures the same way: sorted by owner, contract data last.
+        ordered = [item for _, item in sorted(confirmed, key=lambda pair: pair[0])]
+        return checks, sigs.pack_signatures(ordered)
+    return checks, b""
+
+
+def _split_confirmation(confirmation: Confirmation, source: str, findings: list[Finding]) -> sigs.SafeSignature | None:
+    if not confirmation.signature:
+        if (confirmation.signature_type or "").upper() == "APPROVED_HASH":
+            return sigs.SafeSignature(sigs.APPROVED_HASH, 1, int.from_bytes(confirmation.owner, "big"), 0)
+        findings.append(finding("SIGNATURE_MALFORMED", source, source=source, reason="no signature bytes"))
+        return None
+    try:
+        items = sigs.split_signatures(confirmation.signature)
+    except DecodeError as exc:
+        findings.append(finding("SIGNATURE_MALFORMED", source, source=source, reason=exc.details.get("reason")))
+        return None
+    if len(items) != 1:
+        findings.append(
+            finding(
+                "SIGNATURE_MALFORMED",
+                source,
+                source=source,
+                reason=f"{len(items)} signatures in one confirmation",
+            )
+        )
+        return None
+    return items[0]
+
+
+def _check_one(
+    item: sigs.SafeSignature,
+    source: str,
+    stated_owner: bytes | None,
+    stated_owners: frozenset[bytes],
+    context: SafeContext,
+    hashes: SafeTxHashes,
+    findings: list[Finding],
+) -> SignatureCheck:
+    if item.kind in (sigs.CONTRACT, sigs.APPROVED_HASH):
+        owner = item.owner_in_r
+        if stated_owner is not None and owner != stated_owner:
+            findings.append(
+                finding("SIGNATURE_MISMATCH", source, source=source, recovered=owner, expected=stated_owner)
+            )
+            return SignatureCheck(source, item.kind, stated_owner, owner, False, "names a different owner")
+        if context.owners is not None and owner not in context.owners:
+            findings.append(
+                finding(
+                    "SIGNATURE_MISMATCH",
+                    source,
+                    source=source,
+                    recovered=owner,
+                    expected="an owner of the Safe",
+                )
+            )
+            return SignatureCheck(source, item.kind, stated_owner, owner, False, "not an owner")
+        code = "CONTRACT_SIGNATURE_UNVERIFIED" if item.kind == sigs.CONTRACT else "APPROVED_HASH_UNVERIFIED"
+        findings.append(finding(code, source, source=source, owner=owner))
+        return SignatureCheck(source, item.kind, stated_owner, owner, None, "not verifiable offline")
+    try:
+        recovered = sigs.recover_signer(item, hashes.safe_tx_hash, hashes.eth_sign_digest)
+    except DecodeError as exc:
+        findings.append(finding("SIGNATURE_MALFORMED", source, source=source, reason=exc.details.get("reason")))
+        return SignatureCheck(source, item.kind, stated_owner, None, False, "no signer recovers")
+    if stated_owner is not None and recovered != stated_owner:
+        findings.append(
+            finding("SIGNATURE_MISMATCH", source, source=source, recovered=recovered, expected=stated_owner)
+        )
+        return SignatureCheck(source, item.kind, stated_owner, recovered, False, "recovers to another address")
+    if context.owners is not None:
+        if recovered not in context.owners:
+            findings.append(
+                finding(
+                    "SIGNATURE_MISMATCH",
+                    source,
+                    source=source,
+                    recovered=recovered,
+                    expected="an owner of the Safe",
+                )
+            )
+            return SignatureCheck(source, item.kind, stated_owner, recovered, False, "not an owner")
+        return SignatureCheck(source, item.kind, stated_owner, recovered, True)
+    if stated_owner is None:
+        if stated_owners and recovered not in stated_owners:
+            findings.append(
+                finding(
+                    "SIGNATURE_MISMATCH",
+                    source,
+                    source=source,
+                    recovered=recovered,
+                    expected="an owner the record names",
+                )
+            )
+            return SignatureCheck(source, item.kind, None, recovered, False, "not among the confirming owners")
+        if not stated_owners:
+            findings.append(finding("SIGNER_UNVERIFIED", source, source=source, recovered=recovered))
+            return SignatureCheck(source, item.kind, None, recovered, None, "owners unknown")
+    return SignatureCheck(source, item.kind, stated_owner, recovered, True, "matches the owner the record names")
+
+
+def _check_order(signers: list[bytes], findings: list[Finding]) -> None:
+    for index in range(1, len(signers)):
+        if signers[index] <= signers[index - 1]:
+            reason = (
+                f"signer {index} {to_checksum_address(signers[index])} is not above "
+                f"{to_checksum_address(signers[index - 1])}"
+            )
+            findings.append(finding("SIGNATURE_ORDER", "signatures", reason=reason))
+            return
+
+
+def verify_safe_record(
+    record: object,
+    *,
+    chain_id: int,
+    safe_version: str | None,
+    book: SafeBook | None,
+    registry: ContractRegistry,
+) -> SafeTxReport:
+    """Parse a Safe Transaction Service record and verify it. A record may carry its own ``chain_id`` and
+    ``safe_version`` (mamori's batch extension), which take the place of the options' defaults."""
+    parsed = parse_safe_tx_record(record)
+    if isinstance(record, Mapping):
+        if record.get("chain_id") is not None:
+            chain_id = parse_uint(record["chain_id"], field="chain_id", bits=64)
+        if record.get("safe_version") is not None:
+            safe_version = str(record["safe_version"])
+    try:
+        context = resolve_context(parsed.tx.safe, chain_id, safe_version, book)
+    except ContextError as exc:
+        if exc.code == "SAFE_VERSION_REQUIRED" and parsed.claimed_safe_tx_hash is not None and chain_id > 0:
+            matches = versions_matching_hash(parsed.tx, chain_id, parsed.claimed_safe_tx_hash)
+            if matches:
+                shown = ", ".join(matches)
+                raise ContextError(
+                    "SAFE_VERSION_REQUIRED",
+                    hint=f" The record's claimed hash matches version(s) {shown}; confirm before use.",
+                    hint_ja=f" レコードが示すハッシュはバージョン {shown} と一致します。使用前に確認してください。",
+                ) from exc
+        raise
+    return verify_safe_tx(parsed, context, registry)
