@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run test lint typecheck unit bench docs clean
 
 $(BIN)/mamori: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,8 +17,8 @@ run: install
 	$(BIN)/mamori demo
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: install
 	$(BIN)/mypy
@@ -30,6 +30,9 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python bench/bench_safe_verify.py
+
+docs: install
+	$(BIN)/python scripts/codes_doc.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -55,8 +55,9 @@ def _call(rng: random.Random, safe: bytes) -> tuple[int, bytes, int, bytes]:
     return 0, safe, 0, data
 
 
-def safe_records(count: int, seed: int = 2025) -> list[dict[str, Any]]:
-    """Safe Transaction Service-shaped proposals with the claimed safeTxHash, as a UI would submit them."""
+def safe_records(count: int, seed: int = 2025) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Safe Transaction Service-shaped proposals with the claimed safeTxHash, as a UI would submit them, and the
+    Safe file (``--safes``) that states each Safe's version."""
     rng = random.Random(seed)
     # An exchange runs a handful of Safes (cold, warm, per chain), each at one version.
     safes = [(rng.randbytes(20), VERSIONS[i % len(VERSIONS)]) for i in range(SAFE_COUNT)]
@@ -81,7 +82,7 @@ def safe_records(count: int, seed: int = 2025) -> list[dict[str, Any]]:
                 "nonce": nonce,
                 "safeTxHash": "0x" + claimed.hex(),
                 "confirmations": [],
-                "safe_version": version,
             }
         )
-    return records
+    book = {"safes": [{"address": to_checksum_address(a), "chain_id": 1, "version": v} for a, v in safes]}
+    return records, book

@@ -21,7 +21,6 @@ from mamori.verify.registry import ContractRegistry, KnownContract
 MAX_DEPTH = 8
 # Approvals at or above this are "effectively unlimited": 2**128 base units exceeds any real supply.
 UNLIMITED_ALLOWANCE = (1 << 128) - 1
-WEI_PER_ETH = 10**18
 
 
 class CallContext(NamedTuple):
@@ -154,16 +153,7 @@ def _decode_plain_call(
 ) -> CallNode:
     if not data:
         if value:
-            return CallNode(
-                0,
-                to,
-                value,
-                data,
-                "native_transfer",
-                to_label=label,
-                summary_en=f"Send {format_units(value, 18)} ETH ({value} wei) to {to_checksum_address(to)}",
-                summary_ja=f"{to_checksum_address(to)} へ {format_units(value, 18)} ETH（{value} wei）を送金",
-            )
+            return CallNode(0, to, value, data, "native_transfer", to_label=label)
         if ctx.wallet is not None and to == ctx.wallet and ctx.depth == 0:
             return CallNode(
                 0,
@@ -206,6 +196,9 @@ def _decode_plain_call(
 
 
 def _decode(spec: fn.FunctionSpec, data: bytes, path: str, findings: list[Finding]) -> tuple[Arg, ...] | None:
+    if spec.static_size and len(data) == 4 + spec.static_size and spec.address_and_uint_only:
+        # Fast path for the most common shapes (ERC-20 calls): exact length, addresses and uint256 only.
+        return _decode_address_uint_args(spec, data, path, findings)
     try:
         decoded = decode_args(spec.signature, spec.arg_types, data[4:])
     except DecodeError as exc:
@@ -213,7 +206,25 @@ def _decode(spec: fn.FunctionSpec, data: bytes, path: str, findings: list[Findin
         return None
     if not decoded.canonical:
         findings.append(finding("CALLDATA_NONCANONICAL", path, function=spec.signature))
-    return tuple(Arg(n, t, v) for n, t, v in zip(spec.arg_names, spec.arg_types, decoded.values, strict=True))
+    # decode_args returns exactly one value per type, so map() pairs them without a length check.
+    return tuple(map(Arg, spec.arg_names, spec.arg_types, decoded.values))
+
+
+def _decode_address_uint_args(
+    spec: fn.FunctionSpec, data: bytes, path: str, findings: list[Finding]
+) -> tuple[Arg, ...] | None:
+    args = []
+    for index, (name, kind) in enumerate(zip(spec.arg_names, spec.arg_types, strict=True)):
+        start = 4 + 32 * index
+        if kind == "address":
+            if any(data[start : start + 12]):
+                reason = "address with dirty high bits"
+                findings.append(finding("CALLDATA_MALFORMED", path, function=spec.signature, reason=reason))
+                return None
+            args.append(Arg(name, kind, data[start + 12 : start + 32]))
+        else:
+            args.append(Arg(name, kind, int.from_bytes(data[start : start + 32], "big")))
+    return tuple(args)
 
 
 def _erc20(
@@ -226,38 +237,12 @@ def _erc20(
     findings: list[Finding],
     label: str | None,
 ) -> CallNode:
-    values = {a.name: a.value for a in args}
-    amount = values["amount"]
-    assert isinstance(amount, int)  # noqa: S101 - guaranteed by the spec's argument type
-    token_text = to_checksum_address(token)
-    if spec in (fn.ERC20_APPROVE, fn.ERC20_INCREASE_ALLOWANCE):
-        spender = values["spender"]
-        assert isinstance(spender, bytes)  # noqa: S101
-        if amount >= UNLIMITED_ALLOWANCE:
+    if spec is fn.ERC20_APPROVE or spec is fn.ERC20_INCREASE_ALLOWANCE:
+        amount, spender = args[1].value, args[0].value
+        if isinstance(amount, int) and amount >= UNLIMITED_ALLOWANCE:
             findings.append(finding("UNLIMITED_APPROVAL", path, spender=spender, token=token))
-        verb_en = "Allow" if spec is fn.ERC20_APPROVE else "Increase the allowance of"
-        en = f"{verb_en} {to_checksum_address(spender)} to spend {amount} base units of token {token_text}"
-        verb_ja = "使用を許可" if spec is fn.ERC20_APPROVE else "使用許可額を増額"
-        ja = f"{to_checksum_address(spender)} にトークン {token_text} を {amount} 基本単位まで{verb_ja}"
-    elif spec is fn.ERC20_TRANSFER:
-        recipient = values["to"]
-        assert isinstance(recipient, bytes)  # noqa: S101
-        en = f"Transfer {amount} base units of token {token_text} to {to_checksum_address(recipient)}"
-        ja = f"トークン {token_text} を {amount} 基本単位、{to_checksum_address(recipient)} へ送金"
-    else:
-        source, recipient = values["from"], values["to"]
-        assert isinstance(source, bytes) and isinstance(recipient, bytes)  # noqa: S101
-        en = (
-            f"Move {amount} base units of token {token_text} from {to_checksum_address(source)} "
-            f"to {to_checksum_address(recipient)}"
-        )
-        ja = (
-            f"トークン {token_text} を {amount} 基本単位、{to_checksum_address(source)} から "
-            f"{to_checksum_address(recipient)} へ移動"
-        )
-    return CallNode(
-        0, token, value, data, spec.kind, spec.signature, args, to_label=label, summary_en=en, summary_ja=ja
-    )
+    # The words come later, from describe_call(), only when a report is printed.
+    return CallNode(0, token, value, data, spec.kind, spec.signature, args, to_label=label)
 
 
 def _decode_multisend(
@@ -314,8 +299,6 @@ def _decode_multisend(
         (),
         children,
         label,
-        summary_en=f"Batch of {len(children)} call(s)",
-        summary_ja=f"{len(children)} 件の呼び出しのバッチ",
     )
 
 
@@ -373,8 +356,11 @@ def _exec_transaction(
     assert isinstance(inner_to, bytes) and isinstance(inner_value, int)  # noqa: S101
     assert isinstance(inner_data, bytes) and isinstance(inner_op, int)  # noqa: S101
     gas_price, gas_token, refund = values["gas_price"], values["gas_token"], values["refund_receiver"]
+    base_gas = values["base_gas"]
     assert isinstance(gas_price, int) and isinstance(gas_token, bytes) and isinstance(refund, bytes)  # noqa: S101
-    check_gas_refund(gas_price, gas_token, refund, f"{path}.safe_tx", findings)
+    check_gas_refund(
+        gas_price, base_gas if isinstance(base_gas, int) else 0, gas_token, refund, f"{path}.safe_tx", findings
+    )
     child = decode_call(inner_op, inner_to, inner_value, inner_data, inner_ctx, f"{path}.safe_tx", findings)
     shown = tuple(a for a in args if a.name not in ("data",))
     return CallNode(
@@ -421,7 +407,7 @@ def _safe_admin(
             summary_ja=f"{summary_ja}（このウォレット以外への呼び出しのため失敗します）",
         )
     if spec in (fn.ADD_OWNER, fn.REMOVE_OWNER, fn.SWAP_OWNER):
-        findings.append(finding("OWNER_CHANGE", path, change=summary_en))
+        findings.append(finding("OWNER_CHANGE", path, change=summary_en, change_ja=summary_ja))
     if "threshold" in values:
         findings.append(finding("THRESHOLD_CHANGE", path, threshold=values["threshold"]))
     if spec in (fn.ENABLE_MODULE, fn.DISABLE_MODULE):
@@ -512,22 +498,17 @@ def _admin_summary(spec: fn.FunctionSpec, values: Mapping[str, object]) -> tuple
 
 
 def check_gas_refund(
-    gas_price: int, gas_token: bytes, refund_receiver: bytes, path: str, findings: list[Finding]
+    gas_price: int, base_gas: int, gas_token: bytes, refund_receiver: bytes, path: str, findings: list[Finding]
 ) -> None:
+    """Safe pays a refund only when gasPrice > 0; either form takes funds out of the wallet on execution."""
     if not gas_price:
         return
     if any(gas_token) or any(refund_receiver):
         findings.append(
-            finding(
-                "GAS_REFUND_TRAP",
-                path,
-                gas_price=gas_price,
-                gas_token=gas_token,
-                refund_receiver=refund_receiver,
-            )
+            finding("GAS_REFUND_TRAP", path, gas_price=gas_price, gas_token=gas_token, refund_receiver=refund_receiver)
         )
     else:
-        findings.append(finding("GAS_REFUND", path, gas_price=gas_price))
+        findings.append(finding("GAS_REFUND", path, gas_price=gas_price, base_gas=base_gas))
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -535,11 +516,3 @@ def _version_tuple(text: str) -> tuple[int, ...]:
         return tuple(int(part) for part in text.split("."))
     except ValueError:
         return (0,)
-
-
-def format_units(amount: int, decimals: int) -> str:
-    """Exact decimal rendering of a base-unit amount (no floats)."""
-    whole, fraction = divmod(amount, 10**decimals)
-    if not fraction:
-        return f"{whole:,}"
-    return f"{whole:,}." + str(fraction).rjust(decimals, "0").rstrip("0")

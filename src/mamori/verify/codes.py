@@ -27,7 +27,7 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "critical",
         "Signature {source} recovers to {recovered}, not to {expected}, for this transaction's hash: it was made "
         "for a different transaction, so what you are shown is not what was signed.",
-        "署名 {source} はこのトランザクションのハッシュに対して {expected} ではなく {recovered} に復元されます。"
+        "署名 {source} はこのトランザクションのハッシュに対して {expected_ja} ではなく {recovered} に復元されます。"
         "別のトランザクションに対して作られた署名であり、表示内容と実際に署名された内容が一致しません。",
     ),
     "HASH_MISMATCH": (
@@ -74,11 +74,17 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "The transaction is signed by {recovered}, not by the expected sender {expected}.",
         "トランザクションの署名者は {recovered} であり、想定される送信者 {expected} ではありません。",
     ),
+    "TX_INVALID": (
+        "critical",
+        "The transaction breaks its own type's rules ({reason}): nodes will reject it, so what is signed is not a "
+        "working withdrawal.",
+        "トランザクションが自身の種別の規則に違反しています（{reason}）。ノードに拒否されるため、署名しても有効な出金になりません。",
+    ),
     # --- high: do not sign without a deliberate decision -----------------------------------------------
     "OWNER_CHANGE": (
         "high",
         "Changes the wallet's owners: {change}.",
-        "ウォレットのオーナーを変更します: {change}。",
+        "ウォレットのオーナーを変更します: {change_ja}。",
     ),
     "THRESHOLD_CHANGE": (
         "high",
@@ -171,11 +177,15 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "Creates a contract ({size} bytes of init code): the code deployed is not verified.",
         "コントラクトを作成します（初期化コード {size} バイト）。デプロイされるコードは検証されていません。",
     ),
-    # --- low / info -------------------------------------------------------------------------------------
+    # --- info -------------------------------------------------------------------------------------
     "GAS_REFUND": (
-        "low",
-        "gasPrice is {gas_price}: executing refunds gas in ETH to the executor out of the wallet.",
-        "gasPrice が {gas_price} です。実行時にウォレットから実行者へ ETH でガス代が払い戻されます。",
+        "high",
+        "gasPrice is {gas_price} with baseGas {base_gas}: executing pays whoever submits it (gas used + baseGas) × "
+        "the lower of gasPrice and the gas price they choose, in ETH out of the wallet; anyone holding the signed "
+        "transaction can turn that into a withdrawal.",
+        "gasPrice が {gas_price}、baseGas が {base_gas} です。実行時、提出者に（使用ガス + baseGas）× "
+        "（gasPrice と提出者が選ぶガス価格の低い方）の ETH がウォレットから支払われます。署名済みトランザクションを"
+        "持つ誰もがこれを出金に変えられます。",
     ),
     "QUORUM_NOT_MET": (
         "info",

@@ -15,6 +15,8 @@ class FunctionSpec:
     arg_names: tuple[str, ...]
     arg_types: tuple[str, ...]
     selector: bytes
+    static_size: int  # bytes of arguments when every type is static, else 0
+    address_and_uint_only: bool
 
 
 def _spec(kind: str, signature: str, *arg_names: str) -> FunctionSpec:
@@ -22,7 +24,17 @@ def _spec(kind: str, signature: str, *arg_names: str) -> FunctionSpec:
     arg_types = tuple(t for t in rest.rstrip(")").split(",") if t)
     if len(arg_types) != len(arg_names):
         raise AssertionError(f"argument names do not match {signature}")
-    return FunctionSpec(name, signature, kind, arg_names, arg_types, keccak256(signature.encode())[:4])
+    static = "bytes" not in arg_types
+    return FunctionSpec(
+        name,
+        signature,
+        kind,
+        arg_names,
+        arg_types,
+        keccak256(signature.encode())[:4],
+        32 * len(arg_types) if static else 0,
+        bool(arg_types) and set(arg_types) <= {"address", "uint256"},
+    )
 
 
 ERC20_TRANSFER = _spec("erc20_transfer", "transfer(address,uint256)", "to", "amount")

@@ -101,9 +101,65 @@ class CallNode(NamedTuple):
             "kind": self.kind,
             "function": self.function,
             "args": {arg.name: json_value(arg.value) for arg in self.args},
-            "summary": {"en": self.summary_en, "ja": self.summary_ja},
+            "summary": dict(zip(("en", "ja"), describe_call(self), strict=True)),
             "calls": [child.to_json() for child in self.calls],
         }
+
+
+def describe_call(node: CallNode) -> tuple[str, str]:
+    """The call in plain words (English, Japanese). Built on output, not while verifying: the hot path of a
+    batch decodes and judges; words are only needed for what is printed."""
+    if node.summary_en:
+        return node.summary_en, node.summary_ja
+    args = {arg.name: display_value(arg.value) for arg in node.args}
+    target = to_checksum_address(node.to) if node.to else ""
+    if node.kind == "native_transfer":
+        amount = format_units(node.value, 18)
+        return (
+            f"Send {amount} ETH ({node.value} wei) to {target}",
+            f"{target} へ {amount} ETH（{node.value} wei）を送金",
+        )
+    if node.kind == "erc20_transfer":
+        return (
+            f"Transfer {args['amount']} base units of token {target} to {args['to']}",
+            f"トークン {target} を {args['amount']} 基本単位、{args['to']} へ送金",
+        )
+    if node.kind == "erc20_transfer_from":
+        return (
+            f"Move {args['amount']} base units of token {target} from {args['from']} to {args['to']}",
+            f"トークン {target} を {args['amount']} 基本単位、{args['from']} から {args['to']} へ移動",
+        )
+    if node.kind == "erc20_approve":
+        return (
+            f"Allow {args['spender']} to spend {args['amount']} base units of token {target}",
+            f"{args['spender']} にトークン {target} を {args['amount']} 基本単位まで使用を許可",
+        )
+    if node.kind == "erc20_increase_allowance":
+        return (
+            f"Increase the allowance of {args['spender']} by {args['amount']} base units of token {target}",
+            f"{args['spender']} のトークン {target} の使用許可額を {args['amount']} 基本単位増額",
+        )
+    if node.kind == "multisend":
+        return f"Batch of {len(node.calls)} call(s)", f"{len(node.calls)} 件の呼び出しのバッチ"
+    if node.kind == "unknown":
+        return (
+            f"Call an unknown function on {target}: not decoded",
+            f"{target} の不明な関数を呼び出し（デコード不可）",
+        )
+    if node.kind == "malformed":
+        return (
+            f"Call data for {node.function} that does not decode",
+            f"{node.function} としてデコードできないコールデータ",
+        )
+    return node.kind, node.kind
+
+
+def format_units(amount: int, decimals: int) -> str:
+    """Exact decimal rendering of a base-unit amount (no floats)."""
+    whole, fraction = divmod(amount, 10**decimals)
+    if not fraction:
+        return f"{whole:,}"
+    return f"{whole:,}." + str(fraction).rjust(decimals, "0").rstrip("0")
 
 
 def operation_name(operation: int) -> str:
@@ -147,7 +203,12 @@ class Verdict(NamedTuple):
         return "blocked" if self.blocked else "ok"
 
 
+NOTHING_FOUND = Verdict(blocked=False, highest=None)
+
+
 def verdict_of(findings: tuple[Finding, ...] | list[Finding]) -> Verdict:
+    if not findings:
+        return NOTHING_FOUND
     highest: Severity | None = None
     for item in findings:
         if highest is None or SEVERITY_ORDER[item.severity] < SEVERITY_ORDER[highest]:
@@ -156,4 +217,6 @@ def verdict_of(findings: tuple[Finding, ...] | list[Finding]) -> Verdict:
 
 
 def sort_findings(findings: list[Finding]) -> tuple[Finding, ...]:
+    if len(findings) < 2:
+        return tuple(findings)
     return tuple(sorted(findings, key=lambda f: SEVERITY_ORDER[f.severity]))

@@ -6,11 +6,10 @@ arguments; nothing is read from the network, the environment or the clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from mamori.chains.evm.crypto import keccak256
-from mamori.chains.evm.encoding import hex0x, parse_uint, to_checksum_address
+from mamori.chains.evm.encoding import hex0x, to_checksum_address
 from mamori.chains.evm.safe import signatures as sigs
 from mamori.chains.evm.safe.calldata import exec_transaction_calldata
 from mamori.chains.evm.safe.hashes import safe_tx_hashes
@@ -92,7 +91,7 @@ def verify_safe_tx(record: SafeTxRecord, context: SafeContext, registry: Contrac
     )
     if call.kind == "rejection":
         findings.append(finding("ONCHAIN_REJECTION", "call", nonce=tx.nonce))
-    check_gas_refund(tx.gas_price, tx.gas_token, tx.refund_receiver, "gas", findings)
+    check_gas_refund(tx.gas_price, tx.base_gas, tx.gas_token, tx.refund_receiver, "gas", findings)
     checks, packed = _check_signatures(record, context, hashes, findings)
     exec_calldata = exec_transaction_calldata(tx, packed) if packed else None
     ordered = sort_findings(findings)
@@ -124,6 +123,11 @@ def _check_signatures(
 ) -> tuple[list[SignatureCheck], bytes]:
     """Check the packed signatures and every confirmation; return the checks and the bytes to execute with."""
     checks: list[SignatureCheck] = []
+    if not record.signatures and not record.confirmations:  # a fresh proposal: nothing to check yet
+        threshold = context.threshold or record.confirmations_required
+        if threshold:
+            findings.append(finding("QUORUM_NOT_MET", "signatures", valid=0, threshold=threshold))
+        return checks, b""
     stated_owners = frozenset(c.owner for c in record.confirmations)
     packed_items: list[sigs.SafeSignature] = []
     if record.signatures:
@@ -197,20 +201,10 @@ def _check_one(
     if item.kind in (sigs.CONTRACT, sigs.APPROVED_HASH):
         owner = item.owner_in_r
         if stated_owner is not None and owner != stated_owner:
-            findings.append(
-                finding("SIGNATURE_MISMATCH", source, source=source, recovered=owner, expected=stated_owner)
-            )
+            findings.append(_mismatch(source, owner, stated_owner))
             return SignatureCheck(source, item.kind, stated_owner, owner, False, "names a different owner")
         if context.owners is not None and owner not in context.owners:
-            findings.append(
-                finding(
-                    "SIGNATURE_MISMATCH",
-                    source,
-                    source=source,
-                    recovered=owner,
-                    expected="an owner of the Safe",
-                )
-            )
+            findings.append(_mismatch(source, owner, NOT_AN_OWNER))
             return SignatureCheck(source, item.kind, stated_owner, owner, False, "not an owner")
         code = "CONTRACT_SIGNATURE_UNVERIFIED" if item.kind == sigs.CONTRACT else "APPROVED_HASH_UNVERIFIED"
         findings.append(finding(code, source, source=source, owner=owner))
@@ -221,39 +215,30 @@ def _check_one(
         findings.append(finding("SIGNATURE_MALFORMED", source, source=source, reason=exc.details.get("reason")))
         return SignatureCheck(source, item.kind, stated_owner, None, False, "no signer recovers")
     if stated_owner is not None and recovered != stated_owner:
-        findings.append(
-            finding("SIGNATURE_MISMATCH", source, source=source, recovered=recovered, expected=stated_owner)
-        )
+        findings.append(_mismatch(source, recovered, stated_owner))
         return SignatureCheck(source, item.kind, stated_owner, recovered, False, "recovers to another address")
     if context.owners is not None:
         if recovered not in context.owners:
-            findings.append(
-                finding(
-                    "SIGNATURE_MISMATCH",
-                    source,
-                    source=source,
-                    recovered=recovered,
-                    expected="an owner of the Safe",
-                )
-            )
+            findings.append(_mismatch(source, recovered, NOT_AN_OWNER))
             return SignatureCheck(source, item.kind, stated_owner, recovered, False, "not an owner")
         return SignatureCheck(source, item.kind, stated_owner, recovered, True)
     if stated_owner is None:
         if stated_owners and recovered not in stated_owners:
-            findings.append(
-                finding(
-                    "SIGNATURE_MISMATCH",
-                    source,
-                    source=source,
-                    recovered=recovered,
-                    expected="an owner the record names",
-                )
-            )
+            findings.append(_mismatch(source, recovered, NOT_A_CONFIRMING_OWNER))
             return SignatureCheck(source, item.kind, None, recovered, False, "not among the confirming owners")
         if not stated_owners:
             findings.append(finding("SIGNER_UNVERIFIED", source, source=source, recovered=recovered))
             return SignatureCheck(source, item.kind, None, recovered, None, "owners unknown")
     return SignatureCheck(source, item.kind, stated_owner, recovered, True, "matches the owner the record names")
+
+
+NOT_AN_OWNER = ("an owner of the Safe", "Safe のオーナー")
+NOT_A_CONFIRMING_OWNER = ("an owner the record names", "レコードが示すオーナー")
+
+
+def _mismatch(source: str, recovered: bytes, expected: bytes | tuple[str, str]) -> Finding:
+    en, ja = expected if isinstance(expected, tuple) else (expected, expected)
+    return finding("SIGNATURE_MISMATCH", source, source=source, recovered=recovered, expected=en, expected_ja=ja)
 
 
 def _check_order(signers: list[bytes], findings: list[Finding]) -> None:
@@ -275,14 +260,11 @@ def verify_safe_record(
     book: SafeBook | None,
     registry: ContractRegistry,
 ) -> SafeTxReport:
-    """Parse a Safe Transaction Service record and verify it. A record may carry its own ``chain_id`` and
-    ``safe_version`` (mamori's batch extension), which take the place of the options' defaults."""
+    """Parse a Safe Transaction Service record and verify it with the operator's context.
+
+    Chain and version come only from the caller (options, the Safe file), never from the record: a compromised
+    API could otherwise pick the chain or version whose hash it wants verified."""
     parsed = parse_safe_tx_record(record)
-    if isinstance(record, Mapping):
-        if record.get("chain_id") is not None:
-            chain_id = parse_uint(record["chain_id"], field="chain_id", bits=64)
-        if record.get("safe_version") is not None:
-            safe_version = str(record["safe_version"])
     try:
         context = resolve_context(parsed.tx.safe, chain_id, safe_version, book)
     except ContextError as exc:

@@ -27,9 +27,12 @@ def parse_hex(value: object, *, field: str, allow_none: bool = False) -> bytes:
     if len(text) % 2:
         raise DecodeError("HEX_INVALID", field=field, reason="odd number of digits")
     try:
-        return bytes.fromhex(text)
+        raw = bytes.fromhex(text)
     except ValueError as exc:
         raise DecodeError("HEX_INVALID", field=field, reason="non-hex character") from exc
+    if len(raw) * 2 != len(text):  # fromhex skips whitespace; strict hex has none
+        raise DecodeError("HEX_INVALID", field=field, reason="whitespace inside hex")
+    return raw
 
 
 def parse_hash32(value: object, *, field: str) -> bytes:
@@ -50,10 +53,13 @@ def parse_address(value: object, *, field: str, allow_none: bool = False) -> byt
     if len(value) != 42 or value[:2] not in ("0x", "0X"):
         raise DecodeError("ADDRESS_INVALID", field=field, reason="expected 0x followed by 40 hex digits")
     body = value[2:]
-    if not _HEX_DIGITS.issuperset(body):
+    try:
+        raw = bytes.fromhex(body)
+    except ValueError as exc:
+        raise DecodeError("ADDRESS_INVALID", field=field, reason="non-hex character") from exc
+    if len(raw) != 20:  # fromhex skips whitespace: " " inside the 40 characters shortens the result
         raise DecodeError("ADDRESS_INVALID", field=field, reason="non-hex character")
-    raw = bytes.fromhex(body)
-    if body != body.lower() and body != body.upper() and to_checksum_address(raw) != "0x" + body:
+    if not (body.islower() or body.isupper() or body.isdigit()) and to_checksum_address(raw) != "0x" + body:
         raise DecodeError("ADDRESS_CHECKSUM_INVALID", field=field)
     return raw
 
@@ -63,13 +69,15 @@ def parse_uint(value: object, *, field: str, bits: int = 256, allow_none: bool =
 
     ``0x``-prefixed hex strings are accepted too. Floats and booleans are refused: amounts are never floats.
     """
+    if type(value) is int and value >= 0 and not value >> bits:  # the common case, checked cheaply first
+        return value
     if value is None:
         if allow_none:
             return 0
         raise InputError("FIELD_MISSING", field=field)
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InputError("FIELD_TYPE_INVALID", field=field, expected="an integer or a decimal string")
-    number = _parse_integer_text(value, field) if isinstance(value, str) else value
+    number = _parse_integer_text(value, field, bits) if isinstance(value, str) else value
     if number < 0 or number >> bits:
         raise InputError("INTEGER_OUT_OF_RANGE", field=field, bits=bits)
     return number
@@ -80,7 +88,7 @@ _LETTER_CASE_BIT = bytes(0x20 if chr(i) in "abcdef" else 0 for i in range(256))
 _HASH_NIBBLE_HIGH = bytes(0xFF if chr(i) in "89abcdef" else 0 for i in range(256))
 
 
-def _parse_integer_text(value: str, field: str) -> int:
+def _parse_integer_text(value: str, field: str, bits: int) -> int:
     text = value.strip()
     if text[:2] in ("0x", "0X"):
         digits, base = text[2:], 16
@@ -89,8 +97,15 @@ def _parse_integer_text(value: str, field: str) -> int:
         digits, base = text, 10
         ok = digits.isascii() and digits.isdigit()
     if not ok:
-        raise InputError("INTEGER_INVALID", field=field, reason=f"{value!r} is not a number")
-    return int(digits, base)
+        raise InputError("INTEGER_INVALID", field=field, reason=f"{value[:80]!r} is not a number")
+    significant = digits.lstrip("0")
+    # Bound the text before int(): Python refuses (ValueError) decimal strings of over 4300 digits.
+    if len(significant) > _MAX_DIGITS[base]:
+        raise InputError("INTEGER_OUT_OF_RANGE", field=field, bits=bits)
+    return int(significant or "0", base)
+
+
+_MAX_DIGITS = {10: len(str(UINT256_MAX)), 16: 64}
 
 
 @lru_cache(maxsize=65536)

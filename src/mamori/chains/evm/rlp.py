@@ -8,14 +8,15 @@ only canonical input is accepted, ``encode(decode(data)) == data`` always holds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeAlias
 
 from mamori.errors import DecodeError
 
 # A decoded item: a byte string or a list of items.
 RlpItem: TypeAlias = bytes | list["RlpItem"]
-# What the encoder accepts: tuples are as good as lists.
-RlpEncodable: TypeAlias = bytes | list["RlpEncodable"] | tuple["RlpEncodable", ...] | list[RlpItem]
+# What the encoder accepts: any sequence does as a list.
+RlpEncodable: TypeAlias = bytes | Sequence["RlpEncodable"]
 
 # Far deeper than any transaction nests (4 levels); the bound keeps hostile input from exhausting the stack.
 MAX_DEPTH = 64

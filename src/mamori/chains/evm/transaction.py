@@ -98,6 +98,8 @@ def raw_transaction_bytes(raw: bytes | str) -> bytes:
     Bytes are read as hex text when they start like text: no binary transaction starts with an ASCII hex digit
     (types 0x30 and above do not exist), so the two cannot be confused.
     """
+    if isinstance(raw, bytearray | memoryview):
+        raw = bytes(raw)
     if isinstance(raw, bytes) and (not raw or raw[0] not in _HEX_TEXT_START):
         return raw
     if isinstance(raw, bytes):
@@ -152,9 +154,24 @@ def _decode_legacy(data: bytes) -> EvmTransaction:
     signing_hash = keccak256(rlp.encode(unsigned))
     sender, error = _recover(signing_hash, signature)
     return EvmTransaction(
-        LEGACY, chain_id, nonce, gas_limit, to, value, payload, gas_price, None, None, (), (), signature,
-        signing_hash, keccak256(data) if signature else None, sender, error,
-    )  # fmt: skip
+        tx_type=LEGACY,
+        chain_id=chain_id,
+        nonce=nonce,
+        gas_limit=gas_limit,
+        to=to,
+        value=value,
+        data=payload,
+        gas_price=gas_price,
+        max_fee_per_gas=None,
+        max_priority_fee_per_gas=None,
+        access_list=(),
+        authorization_list=(),
+        signature=signature,
+        signing_hash=signing_hash,
+        tx_hash=keccak256(data) if signature else None,
+        sender=sender,
+        signature_error=error,
+    )
 
 
 def _legacy_v(v: int) -> tuple[int | None, int]:
@@ -203,10 +220,24 @@ def _decode_typed(tx_type: int, data: bytes) -> EvmTransaction:
     signing_hash = keccak256(bytes((tx_type,)) + rlp.encode(items[:unsigned_count]))
     sender, error = _recover(signing_hash, signature)
     return EvmTransaction(
-        tx_type, chain_id, nonce, gas_limit, to, value, payload, gas_price, max_fee, max_priority_fee,
-        access_list, authorizations, signature, signing_hash, keccak256(data) if signature else None,
-        sender, error,
-    )  # fmt: skip
+        tx_type=tx_type,
+        chain_id=chain_id,
+        nonce=nonce,
+        gas_limit=gas_limit,
+        to=to,
+        value=value,
+        data=payload,
+        gas_price=gas_price,
+        max_fee_per_gas=max_fee,
+        max_priority_fee_per_gas=max_priority_fee,
+        access_list=access_list,
+        authorization_list=authorizations,
+        signature=signature,
+        signing_hash=signing_hash,
+        tx_hash=keccak256(data) if signature else None,
+        sender=sender,
+        signature_error=error,
+    )
 
 
 def _call_fields(

@@ -25,6 +25,7 @@ SAFE_TX_TYPEHASH_DATA_GAS = keccak256(
 )
 ETH_SIGN_PREFIX = b"\x19Ethereum Signed Message:\n32"
 _PAD12 = bytes(12)
+_EMPTY_DATA_HASH = keccak256(b"")
 
 
 @lru_cache(maxsize=4096)
@@ -43,7 +44,7 @@ def safe_tx_struct_hash(tx: SafeTx, version: SafeVersion) -> bytes:
                 _PAD12,
                 tx.to,
                 tx.value.to_bytes(32, "big"),
-                keccak256(tx.data),
+                keccak256(tx.data) if tx.data else _EMPTY_DATA_HASH,
                 tx.operation.to_bytes(32, "big"),
                 tx.safe_tx_gas.to_bytes(32, "big"),
                 tx.base_gas.to_bytes(32, "big"),

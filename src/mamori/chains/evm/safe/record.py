@@ -40,13 +40,14 @@ class SafeTxRecord(NamedTuple):
     confirmations_required: int | None
 
 
+_SNAKE_OF = {camel: snake for snake, camel in _ALIASES.items()}
+
+
 def _get(record: Mapping[str, Any], name: str) -> Any:
-    if name in record:
-        return record[name]
-    for snake, camel in _ALIASES.items():
-        if camel == name and snake in record:
-            return record[snake]
-    return None
+    value = record.get(name)
+    if value is None and name in _SNAKE_OF:
+        return record.get(_SNAKE_OF[name])
+    return value
 
 
 def parse_safe_tx_record(record: object) -> SafeTxRecord:
