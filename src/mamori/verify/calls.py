@@ -8,6 +8,7 @@ wallet's own context, is a self-call that can change owners, modules, guards or 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import NamedTuple
 
 from mamori.chains.evm.abi import decode_args
@@ -29,6 +30,12 @@ class CallContext(NamedTuple):
     in_wallet_context: bool = True
     inside_call_only_batch: bool = False
     depth: int = 0
+
+
+@lru_cache(maxsize=1024)
+def root_context(wallet: bytes, registry: ContractRegistry) -> CallContext:
+    """The context of a wallet's own top-level call (cached: an exchange runs few wallets)."""
+    return CallContext(wallet=wallet, registry=registry)
 
 
 def decode_call(
@@ -153,7 +160,7 @@ def _decode_plain_call(
 ) -> CallNode:
     if not data:
         if value:
-            return CallNode(0, to, value, data, "native_transfer", to_label=label)
+            return tuple.__new__(CallNode, (0, to, value, data, "native_transfer", None, (), (), label, "", ""))
         if ctx.wallet is not None and to == ctx.wallet and ctx.depth == 0:
             return CallNode(
                 0,
@@ -214,16 +221,19 @@ def _decode_address_uint_args(
     spec: fn.FunctionSpec, data: bytes, path: str, findings: list[Finding]
 ) -> tuple[Arg, ...] | None:
     args = []
-    for index, (name, kind) in enumerate(zip(spec.arg_names, spec.arg_types, strict=True)):
-        start = 4 + 32 * index
+    make = tuple.__new__  # Arg's own __new__ is a Python-level wrapper around this; skip it on the hot path
+    start = 4
+    for name, kind in zip(spec.arg_names, spec.arg_types, strict=True):
+        word = data[start : start + 32]
+        start += 32
         if kind == "address":
-            if any(data[start : start + 12]):
+            if any(word[:12]):
                 reason = "address with dirty high bits"
                 findings.append(finding("CALLDATA_MALFORMED", path, function=spec.signature, reason=reason))
                 return None
-            args.append(Arg(name, kind, data[start + 12 : start + 32]))
+            args.append(make(Arg, (name, kind, word[12:])))
         else:
-            args.append(Arg(name, kind, int.from_bytes(data[start : start + 32], "big")))
+            args.append(make(Arg, (name, kind, int.from_bytes(word, "big"))))
     return tuple(args)
 
 
@@ -242,7 +252,7 @@ def _erc20(
         if isinstance(amount, int) and amount >= UNLIMITED_ALLOWANCE:
             findings.append(finding("UNLIMITED_APPROVAL", path, spender=spender, token=token))
     # The words come later, from describe_call(), only when a report is printed.
-    return CallNode(0, token, value, data, spec.kind, spec.signature, args, to_label=label)
+    return tuple.__new__(CallNode, (0, token, value, data, spec.kind, spec.signature, args, (), label, "", ""))
 
 
 def _decode_multisend(

@@ -40,7 +40,7 @@ class KnownContract:
         return self.role in DELEGATECALL_TRUSTED_ROLES
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity: it keys per-wallet caches
 class ContractRegistry:
     by_address: dict[bytes, KnownContract]
 

@@ -17,9 +17,18 @@ from mamori.chains.evm.safe.model import SafeTx, SafeTxHashes
 from mamori.chains.evm.safe.record import Confirmation, SafeTxRecord, parse_safe_tx_record
 from mamori.chains.evm.safe.versions import SUPPORTED_VERSIONS, SafeVersion, parse_safe_version
 from mamori.errors import ContextError, DecodeError
-from mamori.verify.calls import CallContext, check_gas_refund, decode_call
+from mamori.verify.calls import check_gas_refund, decode_call, root_context
 from mamori.verify.context import SafeBook, SafeContext, resolve_context
-from mamori.verify.model import CallNode, Finding, SignatureCheck, Verdict, finding, sort_findings, verdict_of
+from mamori.verify.model import (
+    NOTHING_FOUND,
+    CallNode,
+    Finding,
+    SignatureCheck,
+    Verdict,
+    finding,
+    sort_findings,
+    verdict_of,
+)
 from mamori.verify.registry import ContractRegistry
 
 
@@ -85,16 +94,17 @@ def verify_safe_tx(record: SafeTxRecord, context: SafeContext, registry: Contrac
         tx.to,
         tx.value,
         tx.data,
-        CallContext(wallet=tx.safe, registry=registry),
+        root_context(tx.safe, registry),
         "call",
         findings,
     )
     if call.kind == "rejection":
         findings.append(finding("ONCHAIN_REJECTION", "call", nonce=tx.nonce))
-    check_gas_refund(tx.gas_price, tx.base_gas, tx.gas_token, tx.refund_receiver, "gas", findings)
+    if tx.gas_price:
+        check_gas_refund(tx.gas_price, tx.base_gas, tx.gas_token, tx.refund_receiver, "gas", findings)
     checks, packed = _check_signatures(record, context, hashes, findings)
     exec_calldata = exec_transaction_calldata(tx, packed) if packed else None
-    ordered = sort_findings(findings)
+    ordered = sort_findings(findings) if findings else ()
     return SafeTxReport(
         tx,
         context.chain_id,
@@ -104,7 +114,7 @@ def verify_safe_tx(record: SafeTxRecord, context: SafeContext, registry: Contrac
         call,
         tuple(checks),
         ordered,
-        verdict_of(ordered),
+        verdict_of(ordered) if ordered else NOTHING_FOUND,
         exec_calldata,
     )
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from sha3 import keccak_256
+
 from mamori.chains.evm.crypto import keccak256
 from mamori.chains.evm.safe.model import SafeTx, SafeTxHashes
 from mamori.chains.evm.safe.versions import SafeVersion
@@ -37,33 +39,37 @@ def domain_separator(safe: bytes, chain_id: int, with_chain_id: bool) -> bytes:
 
 def safe_tx_struct_hash(tx: SafeTx, version: SafeVersion) -> bytes:
     typehash = SAFE_TX_TYPEHASH_DATA_GAS if version.uses_data_gas else SAFE_TX_TYPEHASH
-    return keccak256(
-        b"".join(
-            (
-                typehash,
-                _PAD12,
-                tx.to,
-                tx.value.to_bytes(32, "big"),
-                keccak256(tx.data) if tx.data else _EMPTY_DATA_HASH,
-                tx.operation.to_bytes(32, "big"),
-                tx.safe_tx_gas.to_bytes(32, "big"),
-                tx.base_gas.to_bytes(32, "big"),
-                tx.gas_price.to_bytes(32, "big"),
-                _PAD12,
-                tx.gas_token,
-                _PAD12,
-                tx.refund_receiver,
-                tx.nonce.to_bytes(32, "big"),
-            )
+    return keccak256(_struct_encoding(tx, typehash))
+
+
+def _struct_encoding(tx: SafeTx, typehash: bytes) -> bytes:
+    # One join over the eleven 32-byte words; this runs once per transaction on the batch hot path.
+    return b"".join(
+        (
+            typehash,
+            _PAD12,
+            tx.to,
+            tx.value.to_bytes(32, "big"),
+            keccak_256(tx.data).digest() if tx.data else _EMPTY_DATA_HASH,
+            tx.operation.to_bytes(32, "big"),
+            tx.safe_tx_gas.to_bytes(32, "big"),
+            tx.base_gas.to_bytes(32, "big"),
+            tx.gas_price.to_bytes(32, "big"),
+            _PAD12,
+            tx.gas_token,
+            _PAD12,
+            tx.refund_receiver,
+            tx.nonce.to_bytes(32, "big"),
         )
     )
 
 
 def safe_tx_hashes(tx: SafeTx, version: SafeVersion, chain_id: int) -> SafeTxHashes:
     domain = domain_separator(tx.safe, chain_id, version.domain_has_chain_id)
-    message = safe_tx_struct_hash(tx, version)
-    safe_tx_hash = keccak256(b"\x19\x01" + domain + message)
-    return SafeTxHashes(domain, message, safe_tx_hash, eth_sign_digest(safe_tx_hash))
+    typehash = SAFE_TX_TYPEHASH_DATA_GAS if version.uses_data_gas else SAFE_TX_TYPEHASH
+    message = keccak_256(_struct_encoding(tx, typehash)).digest()
+    safe_tx_hash = keccak_256(b"\x19\x01" + domain + message).digest()
+    return SafeTxHashes(domain, message, safe_tx_hash, keccak_256(ETH_SIGN_PREFIX + safe_tx_hash).digest())
 
 
 def eth_sign_digest(message_hash: bytes) -> bytes:

@@ -8,6 +8,7 @@ Getting either wrong gives a different safeTxHash, which is what a signer's devi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mamori.errors import ContextError
 
@@ -30,29 +31,21 @@ class SafeVersion:
     major: int
     minor: int
     patch: int
-
-    @property
-    def domain_has_chain_id(self) -> bool:
-        return (self.major, self.minor) >= (1, 3)
-
-    @property
-    def uses_data_gas(self) -> bool:
-        return self.major < 1
-
-    @property
-    def has_change_master_copy(self) -> bool:
-        return (self.major, self.minor) < (1, 3)
-
-    def at_least(self, major: int, minor: int, patch: int = 0) -> bool:
-        return (self.major, self.minor, self.patch) >= (major, minor, patch)
+    domain_has_chain_id: bool  # >= 1.3.0
+    uses_data_gas: bool  # < 1.0.0
 
 
 def parse_safe_version(value: object) -> SafeVersion:
     """``"1.3.0"``, ``"v1.3.0"`` or the Safe API's ``"1.3.0+L2"`` (L2 singletons hash identically)."""
     if not isinstance(value, str):
         raise ContextError("SAFE_VERSION_UNSUPPORTED", version=repr(value), supported=", ".join(SUPPORTED_VERSIONS))
+    return _parse_version_text(value)
+
+
+@lru_cache(maxsize=64)
+def _parse_version_text(value: str) -> SafeVersion:
     text = value.strip().lower().removeprefix("v").split("+", 1)[0]
     if text not in SUPPORTED_VERSIONS:
         raise ContextError("SAFE_VERSION_UNSUPPORTED", version=value, supported=", ".join(SUPPORTED_VERSIONS))
     major, minor, patch = (int(part) for part in text.split("."))
-    return SafeVersion(text, major, minor, patch)
+    return SafeVersion(text, major, minor, patch, (major, minor) >= (1, 3), major < 1)
