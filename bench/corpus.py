@@ -86,3 +86,34 @@ def safe_records(count: int, seed: int = 2025) -> tuple[list[dict[str, Any]], di
         )
     book = {"safes": [{"address": to_checksum_address(a), "chain_id": 1, "version": v} for a, v in safes]}
     return records, book
+
+
+def signed_records(count: int, seed: int = 2026) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The same kind of proposals, each signed by two of three owners (EIP-712, v 27/28), sorted by owner."""
+    import coincurve
+
+    from mamori.chains.evm.crypto import keccak256
+
+    records, book = safe_records(count, seed)
+    keys = [coincurve.PrivateKey(keccak256(bytes([i]) * 32)) for i in range(3)]
+    owners = [keccak256(k.public_key.format(compressed=False)[1:])[12:] for k in keys]
+    for record in records:
+        digest = bytes.fromhex(record["safeTxHash"][2:])
+        pair = sorted(zip(owners, keys, strict=True))[:2]
+        packed = b""
+        for _, key in pair:
+            signature = key.sign_recoverable(digest, hasher=None)
+            packed += signature[:64] + bytes((signature[64] + 27,))
+        record["signatures"] = "0x" + packed.hex()
+        record["confirmations"] = [
+            {
+                "owner": to_checksum_address(owner),
+                "signature": "0x" + packed[65 * i : 65 * i + 65].hex(),
+                "signatureType": "EOA",
+            }
+            for i, (owner, _) in enumerate(pair)
+        ]
+    for entry in book["safes"]:
+        entry["owners"] = [to_checksum_address(owner) for owner in owners]
+        entry["threshold"] = 2
+    return records, book

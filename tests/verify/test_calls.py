@@ -522,6 +522,16 @@ def test_invalid_operation_is_critical(operation: int) -> None:
     assert report.call.kind == "invalid_operation"
 
 
+def test_unknown_function_of_the_wallet_itself_is_high() -> None:
+    # e.g. ExtensibleFallbackHandler.setSafeMethod reached through a self-call: it rewires signature checks.
+    data = abi_call("setSafeMethod(bytes4,bytes32)", b"\x16\x26\xba\x7e", b"\x01" * 32)
+    report = verify(SAFE, data)
+    item = only(report.findings, "SELF_CALL_UNKNOWN")
+    assert item.severity is Severity.HIGH
+    assert report.verdict.blocked is True
+    assert "UNKNOWN_CALL" not in codes(report.findings)
+
+
 @pytest.mark.parametrize("data", [bytes.fromhex("deadbeef") + bytes(64), b"\x12", b"\x12\x34\x56"])
 def test_unknown_selector_is_medium(data: bytes) -> None:
     report = verify(ALICE, data)

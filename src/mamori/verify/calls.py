@@ -184,7 +184,12 @@ def _decode_plain_call(
         )
     spec = fn.CALL_FUNCTIONS.get(data[:4]) if len(data) >= 4 else None
     if spec is None:
-        findings.append(finding("UNKNOWN_CALL", path, selector="0x" + data[:4].hex(), target=to))
+        selector = "0x" + data[:4].hex()
+        if ctx.wallet is not None and to == ctx.wallet and ctx.in_wallet_context:
+            # Unknown functions of the wallet itself reach its fallback handler or an admin entry point.
+            findings.append(finding("SELF_CALL_UNKNOWN", path, selector=selector))
+        else:
+            findings.append(finding("UNKNOWN_CALL", path, selector=selector, target=to))
         return CallNode(0, to, value, data, "unknown", to_label=label)
     args = _decode(spec, data, path, findings)
     if args is None:

@@ -126,6 +126,13 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "ウォレットの名義でオフチェーンメッセージに署名します（SignMessageLib）。この署名でトークンの permit や"
         "注文が承認され得ます。メッセージ: {message}。",
     ),
+    "SELF_CALL_UNKNOWN": (
+        "high",
+        "Calls the wallet itself with function {selector}, which mamori cannot decode: such a call reaches the "
+        "wallet's fallback handler or an administrative entry point and can change how the wallet behaves.",
+        "ウォレット自身の関数 {selector} を呼び出しますが、mamori はデコードできません。この呼び出しはウォレットの"
+        "フォールバックハンドラや管理用の入口に届き、ウォレットの動作を変更し得ます。",
+    ),
     "REPLAYABLE_NO_CHAIN_ID": (
         "high",
         "The legacy transaction has no chain id (pre-EIP-155): it can be replayed on every EVM chain.",

@@ -6,6 +6,7 @@ arguments; nothing is read from the network, the environment or the clock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from mamori.chains.evm.crypto import keccak256
@@ -139,6 +140,7 @@ def _check_signatures(
             findings.append(finding("QUORUM_NOT_MET", "signatures", valid=0, threshold=threshold))
         return checks, b""
     stated_owners = frozenset(c.owner for c in record.confirmations)
+    recover = _recoverer(hashes)
     packed_items: list[sigs.SafeSignature] = []
     if record.signatures:
         try:
@@ -149,7 +151,7 @@ def _check_signatures(
             )
         signers: list[bytes] = []
         for index, item in enumerate(packed_items):
-            check = _check_one(item, f"signatures[{index}]", None, stated_owners, context, hashes, findings)
+            check = _check_one(item, f"signatures[{index}]", None, stated_owners, context, recover, findings)
             checks.append(check)
             signers.append(check.recovered if check.recovered is not None else item.owner_in_r)
         _check_order(signers, findings)
@@ -160,7 +162,7 @@ def _check_signatures(
         if single is None:
             checks.append(SignatureCheck(source, "malformed", confirmation.owner, None, False))
             continue
-        checks.append(_check_one(single, source, confirmation.owner, stated_owners, context, hashes, findings))
+        checks.append(_check_one(single, source, confirmation.owner, stated_owners, context, recover, findings))
         confirmed.append((confirmation.owner, single))
     threshold = context.threshold or record.confirmations_required
     valid_signers = {c.recovered for c in checks if c.valid and c.recovered is not None}
@@ -199,13 +201,25 @@ def _split_confirmation(confirmation: Confirmation, source: str, findings: list[
     return items[0]
 
 
+def _recoverer(hashes: SafeTxHashes) -> Callable[[sigs.SafeSignature], bytes]:
+    """Recover each distinct signature once: the service repeats every packed signature in a confirmation."""
+    recovered: dict[sigs.SafeSignature, bytes] = {}
+
+    def recover(item: sigs.SafeSignature) -> bytes:
+        if item not in recovered:
+            recovered[item] = sigs.recover_signer(item, hashes.safe_tx_hash, hashes.eth_sign_digest)
+        return recovered[item]
+
+    return recover
+
+
 def _check_one(
     item: sigs.SafeSignature,
     source: str,
     stated_owner: bytes | None,
     stated_owners: frozenset[bytes],
     context: SafeContext,
-    hashes: SafeTxHashes,
+    recover: Callable[[sigs.SafeSignature], bytes],
     findings: list[Finding],
 ) -> SignatureCheck:
     if item.kind in (sigs.CONTRACT, sigs.APPROVED_HASH):
@@ -220,7 +234,7 @@ def _check_one(
         findings.append(finding(code, source, source=source, owner=owner))
         return SignatureCheck(source, item.kind, stated_owner, owner, None, "not verifiable offline")
     try:
-        recovered = sigs.recover_signer(item, hashes.safe_tx_hash, hashes.eth_sign_digest)
+        recovered = recover(item)
     except DecodeError as exc:
         findings.append(finding("SIGNATURE_MALFORMED", source, source=source, reason=exc.details.get("reason")))
         return SignatureCheck(source, item.kind, stated_owner, None, False, "no signer recovers")
