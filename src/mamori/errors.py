@@ -100,6 +100,14 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         "Batch line {line} is not usable: {reason}",
         "バッチの {line} 行目を処理できません: {reason}",
     ),
+    "POLICY_INVALID": (
+        "The policy is invalid ({count} problem(s)); first: {first}",
+        "ポリシーが不正です（問題 {count} 件）。最初の問題: {first}",
+    ),
+    "REQUEST_INVALID": (
+        "The withdrawal request is invalid: {reason}",
+        "出金リクエストが不正です: {reason}",
+    ),
     "USAGE_INVALID": (
         "Invalid usage: {reason}",
         "使い方が正しくありません: {reason}",

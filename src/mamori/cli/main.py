@@ -10,7 +10,7 @@ import orjson
 import typer
 
 from mamori import __version__
-from mamori.cli import verify
+from mamori.cli import policy, verify
 from mamori.errors import MamoriError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(verify.app, name="verify")
+app.add_typer(policy.app, name="policy")
 
 
 @app.command()
@@ -69,6 +70,8 @@ def main() -> None:
         app()
     except MamoriError as exc:
         sys.stderr.write(f"error {exc.code}: {exc.message_en}\nエラー {exc.code}: {exc.message_ja}\n")
+        for problem in exc.to_dict()["error"].get("problems", []):  # a policy reports every problem at once
+            sys.stderr.write(f"  {problem['at']}: {problem['problem']}\n")
         if "--json" in sys.argv:
             sys.stderr.write(orjson.dumps(exc.to_dict()).decode() + "\n")
         sys.exit(2)

@@ -1,0 +1,231 @@
+"""``policy check``: from documents (request, facts) to a verdict, verifying the attached transaction on the way.
+
+This is the glue the CLI and the decision vectors share. It reads nothing itself: the policy, the documents,
+the screening index and ``now`` are arguments; only parsing and the (pure) verifiers run here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from mamori.chains.evm.encoding import parse_uint
+from mamori.errors import InputError, MamoriError
+from mamori.policy.evaluate import Verdict, evaluate
+from mamori.policy.facts import (
+    AddressBookEntry,
+    Approval,
+    Facts,
+    PastWithdrawal,
+    ScreeningHit,
+    TransactionFacts,
+    VelocityCounter,
+    normalise_address,
+    window_start,
+)
+from mamori.policy.intent import transaction_facts
+from mamori.policy.model import Policy
+from mamori.policy.request import WithdrawalRequest, parse_request, parse_timestamp
+from mamori.verify.evm import verify_evm_tx
+from mamori.verify.registry import ContractRegistry
+from mamori.verify.safe import verify_safe_record
+
+# Screening lookup: normalised address -> hits (the CLI passes the intel index's lookup).
+Screen = Callable[[str, str], tuple[ScreeningHit, ...]]
+
+
+def check_request(
+    request_document: object,
+    policy: Policy,
+    facts_document: object,
+    *,
+    now: datetime,
+    registry: ContractRegistry,
+    screen: Screen | None = None,
+) -> Verdict:
+    request = parse_request(request_document)
+    wallet = policy.wallets.get(request.wallet)
+    chain = wallet.chain if wallet is not None else request.chain
+    try:
+        request = _with_normalised_destination(request, chain)
+    except MamoriError as exc:
+        raise InputError("REQUEST_INVALID", reason=f"destination: {exc.message_en}") from exc
+    transaction = _verify_transaction(request, policy, registry)
+    facts = parse_facts(facts_document, policy, request, transaction, now=now, screen=screen)
+    return evaluate(request, policy, facts, now=now)
+
+
+def _with_normalised_destination(request: WithdrawalRequest, chain: str) -> WithdrawalRequest:
+    return replace(request, destination=normalise_address(chain, request.destination))
+
+
+def _verify_transaction(
+    request: WithdrawalRequest, policy: Policy, registry: ContractRegistry
+) -> TransactionFacts | None:
+    attached = request.transaction
+    if attached is None:
+        return None
+    wallet = policy.wallets.get(request.wallet)
+    chain_id = _evm_chain_id(request.chain)
+    if attached.kind == "safe":
+        assert attached.record is not None  # noqa: S101 - parse_request guarantees it
+        version = wallet.safe_version if wallet is not None else None
+        report = verify_safe_record(
+            attached.record, chain_id=chain_id, safe_version=version, book=None, registry=registry
+        )
+        return transaction_facts(report)
+    return transaction_facts(verify_evm_tx(attached.raw, registry=registry, expected_chain_id=chain_id))
+
+
+def _evm_chain_id(chain: str) -> int:
+    namespace, _, reference = chain.partition(":")
+    if namespace != "eip155" or not reference.isdigit():
+        raise InputError("REQUEST_INVALID", reason=f"chain {chain} has no EVM transaction verifier yet")
+    return int(reference)
+
+
+def parse_facts(
+    document: object,
+    policy: Policy,
+    request: WithdrawalRequest,
+    transaction: TransactionFacts | None,
+    *,
+    now: datetime,
+    screen: Screen | None = None,
+) -> Facts:
+    doc: Mapping[str, Any] = document if isinstance(document, Mapping) else {}
+    if document is not None and not isinstance(document, Mapping):
+        raise InputError("RECORD_SHAPE_INVALID", reason="facts must be a JSON object")
+    balances = {
+        (wallet, asset): _amount(value, f"balances.{wallet}.{asset}")
+        for wallet, assets in _mapping(doc.get("balances"), "balances").items()
+        for asset, value in _mapping(assets, f"balances.{wallet}").items()
+    }
+    velocity = {
+        limit: VelocityCounter(
+            _count(v.get("count", 0), f"velocity.{limit}.count"),
+            _amount(v.get("amount", 0), f"velocity.{limit}.amount"),
+        )
+        for limit, v in _mapping(doc.get("velocity"), "velocity").items()
+        if isinstance(v, Mapping)
+    }
+    if "history" in doc:
+        computed = velocity_counters(policy, request, _history(doc["history"], policy), now=now)
+        velocity = {**computed, **velocity}
+    book: dict[tuple[str, str], AddressBookEntry] = {}
+    for index, item in enumerate(_list(doc.get("address_book"), "address_book")):
+        entry = _book_entry(item, f"address_book[{index}]")
+        book[(entry.chain, entry.address)] = entry
+    screening: dict[str, tuple[ScreeningHit, ...]] = {}
+    for address, hits in _mapping(doc.get("screening"), "screening").items():
+        screening[normalise_address(request.chain, address)] = tuple(
+            ScreeningHit(str(h.get("list")), str(h.get("version", "")), str(h.get("listed_as", address)))
+            for h in _list(hits, f"screening.{address}")
+            if isinstance(h, Mapping)
+        )
+    if screen is not None:
+        targets = [request.destination, *(transaction.addresses if transaction else ())]
+        for address in dict.fromkeys(targets):
+            found = screen(request.chain, address)
+            if found:
+                screening[address] = screening.get(address, ()) + found
+    approvals = tuple(
+        Approval(str(item.get("approver")), parse_timestamp(item.get("at"), field=f"approvals[{i}].at"))
+        for i, item in enumerate(_list(doc.get("approvals"), "approvals"))
+        if isinstance(item, Mapping)
+    )
+    return Facts(balances, velocity, book, screening, transaction, approvals)
+
+
+def velocity_counters(
+    policy: Policy, request: WithdrawalRequest, history: list[PastWithdrawal], *, now: datetime
+) -> dict[str, VelocityCounter]:
+    """Counters of every velocity limit for this request, from past withdrawals (this one excluded)."""
+    current = {
+        "wallet": request.wallet,
+        "asset": request.asset,
+        "destination": request.destination,
+        "initiator": request.initiator,
+    }
+    counters: dict[str, VelocityCounter] = {}
+    for limit in policy.limits:
+        if limit.kind != "velocity":
+            continue
+        since = window_start(now, limit.window_seconds)
+        count = amount = 0
+        for past in history:
+            recorded = {
+                "wallet": past.wallet,
+                "asset": past.asset,
+                "destination": past.destination,
+                "initiator": past.initiator,
+            }
+            if since < past.at <= now and all(current[key] == recorded[key] for key in limit.per):
+                count += 1
+                if limit.asset is None or past.asset == limit.asset:
+                    amount += past.amount
+        counters[limit.id] = VelocityCounter(count, amount)
+    return counters
+
+
+def _history(value: object, policy: Policy) -> list[PastWithdrawal]:
+    items = []
+    for index, item in enumerate(_list(value, "history")):
+        at = f"history[{index}]"
+        if not isinstance(item, Mapping):
+            raise InputError("FIELD_TYPE_INVALID", field=at, expected="an object")
+        wallet = policy.wallets.get(str(item.get("wallet")))
+        chain = wallet.chain if wallet else ""
+        items.append(
+            PastWithdrawal(
+                wallet=str(item.get("wallet")),
+                asset=str(item.get("asset")),
+                destination=normalise_address(chain, str(item.get("destination", ""))),
+                initiator=str(item.get("initiator", "")),
+                amount=_amount(item.get("amount"), f"{at}.amount"),
+                at=parse_timestamp(item.get("at"), field=f"{at}.at"),
+            )
+        )
+    return items
+
+
+def _book_entry(item: object, at: str) -> AddressBookEntry:
+    if not isinstance(item, Mapping):
+        raise InputError("FIELD_TYPE_INVALID", field=at, expected="an object")
+    chain = str(item.get("chain", ""))
+    approved = item.get("approved_by", [])
+    if not isinstance(approved, list):
+        raise InputError("FIELD_TYPE_INVALID", field=f"{at}.approved_by", expected="a list of people")
+    return AddressBookEntry(
+        chain=chain,
+        address=normalise_address(chain, str(item.get("address", ""))),
+        label=str(item.get("label", "")),
+        added_at=parse_timestamp(item.get("added_at"), field=f"{at}.added_at"),
+        approved_by=tuple(str(name) for name in approved),
+    )
+
+
+def _mapping(value: object, field: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InputError("FIELD_TYPE_INVALID", field=field, expected="an object")
+    return value
+
+
+def _list(value: object, field: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError("FIELD_TYPE_INVALID", field=field, expected="a list")
+    return value
+
+
+def _amount(value: object, field: str) -> int:
+    return parse_uint(value, field=field)
+
+
+def _count(value: object, field: str) -> int:
+    return parse_uint(value, field=field, bits=32)

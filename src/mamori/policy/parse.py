@@ -1,0 +1,379 @@
+"""Load a policy: YAML (or JSON) text → JSON Schema validation → cross-reference checks → frozen Policy.
+
+Every problem is reported with its location (``rules[3].when.amount_above``), all at once, so an author can
+fix a policy in one pass. An empty or invalid policy is an error, never a policy that allows nothing silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from mamori.chains.evm.safe.versions import parse_safe_version
+from mamori.errors import MamoriError
+from mamori.policy.facts import normalise_address
+from mamori.policy.model import (
+    WEEKDAYS,
+    AddressBookPolicy,
+    Approvals,
+    Asset,
+    FindingsPolicy,
+    Limit,
+    Match,
+    Person,
+    Policy,
+    Rule,
+    ScreeningPolicy,
+    SigningKey,
+    TimeWindow,
+    Wallet,
+)
+from mamori.policy.request import decode_key_or_signature
+
+TIERS = ("hot", "warm", "cold")
+_DURATION = re.compile(r"(\d+)([dhms])")
+_ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+class PolicyError(MamoriError):
+    """A policy that cannot be used; ``problems`` lists every (location, message) found."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        first = f"{problems[0][0]}: {problems[0][1]}" if problems else "empty"
+        super().__init__("POLICY_INVALID", count=len(problems), first=first)
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        body["error"]["problems"] = [{"at": at, "problem": problem} for at, problem in self.problems]
+        return body
+
+
+@lru_cache(maxsize=1)
+def policy_schema() -> dict[str, Any]:
+    text = resources.files("mamori.content").joinpath("policy.schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def load_policy_text(text: str | bytes) -> Policy:
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    try:
+        document = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise PolicyError([("(file)", f"not valid YAML: {exc}")]) from exc
+    return load_policy(document, digest=hashlib.sha256(raw).hexdigest())
+
+
+def load_policy(document: Any, *, digest: str = "") -> Policy:
+    if document is None or document == {}:
+        raise PolicyError([("(file)", "the policy is empty")])
+    validator = Draft202012Validator(policy_schema())
+    problems = [
+        (_location(error.absolute_path), error.message)
+        for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+    if problems:
+        raise PolicyError(problems)
+    builder = _Builder(document)
+    policy = builder.build(digest)
+    if builder.problems:
+        raise PolicyError(builder.problems)
+    return policy
+
+
+def _location(path: Any) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(root)"
+
+
+def parse_duration(text: str) -> int:
+    iso = _ISO_DURATION.match(text)
+    if iso and text != "P":
+        days, hours, minutes, seconds = (int(x) if x else 0 for x in iso.groups())
+        return days * 86400 + hours * 3600 + minutes * 60 + seconds
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{text!r} is not a duration like 48h, 1h30m or PT48H")
+    return sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+
+
+class _Builder:
+    """Builds the frozen policy from a schema-valid document, collecting cross-reference problems."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self.doc = document
+        self.problems: list[tuple[str, str]] = []
+        self.assets: dict[str, Asset] = {}
+        self.wallets: dict[str, Wallet] = {}
+        self.people: dict[str, Person] = {}
+
+    def problem(self, at: str, message: str) -> None:
+        self.problems.append((at, message))
+
+    def build(self, digest: str) -> Policy:
+        doc = self.doc
+        timezone = doc["timezone"]
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.problem("timezone", f"unknown time zone {timezone!r}")
+        self.assets = {k: self._asset(k, v) for k, v in doc["assets"].items()}
+        self.wallets = {k: self._wallet(k, v) for k, v in doc["wallets"].items()}
+        self.people = {
+            k: Person(k, v["organisation"], v["employee"], frozenset(v.get("groups", [])))
+            for k, v in doc["people"].items()
+        }
+        sor = doc.get("system_of_record") or {}
+        keys = tuple(self._key(i, item) for i, item in enumerate(sor.get("keys", [])))
+        require_signed = bool(sor.get("require_signed_request", True))
+        if require_signed and not keys:
+            self.problem("system_of_record", "signed requests are required but no system-of-record key is given")
+        rules = tuple(self._rule(i, item) for i, item in enumerate(doc["rules"]))
+        if not any(rule.effect == "permit" for rule in rules):
+            self.problem("rules", "no rule permits anything: every withdrawal would be denied")
+        seen: set[str] = set()
+        for at, identifier in [(f"rules[{i}]", r.id) for i, r in enumerate(rules)] + [
+            (f"limits[{i}]", item["id"]) for i, item in enumerate(doc.get("limits", []))
+        ]:
+            if identifier in seen:
+                self.problem(f"{at}.id", f"duplicate id {identifier!r}")
+            seen.add(identifier)
+        return Policy(
+            id=doc["id"],
+            timezone=timezone,
+            system_of_record=keys,
+            require_signed_request=require_signed,
+            require_transaction=frozenset(doc.get("require_transaction", TIERS)),
+            assets=self.assets,
+            wallets=self.wallets,
+            people=self.people,
+            rules=rules,
+            limits=tuple(self._limit(i, item) for i, item in enumerate(doc.get("limits", []))),
+            address_book=self._address_book(doc.get("address_book") or {}),
+            findings=self._findings(doc.get("findings") or {}),
+            screening=ScreeningPolicy(
+                deny=bool((doc.get("screening") or {}).get("deny", True)),
+                lists=frozenset((doc.get("screening") or {}).get("lists", [])),
+            ),
+            digest=digest,
+        )
+
+    def _asset(self, name: str, item: Mapping[str, Any]) -> Asset:
+        contract: bytes | None = None
+        if "contract" in item:
+            try:
+                contract = bytes.fromhex(normalise_address(item["chain"], item["contract"])[2:])
+            except (MamoriError, ValueError):
+                self.problem(f"assets.{name}.contract", "not a valid contract address for its chain")
+        return Asset(name, item["chain"], item["decimals"], contract)
+
+    def _wallet(self, name: str, item: Mapping[str, Any]) -> Wallet:
+        at = f"wallets.{name}"
+        for asset in item["assets"]:
+            known = self.assets.get(asset)
+            if known is None:
+                self.problem(f"{at}.assets", f"asset {asset!r} is not defined")
+            elif known.chain != item["chain"]:
+                self.problem(f"{at}.assets", f"asset {asset!r} is on {known.chain}, the wallet on {item['chain']}")
+        address = item["address"]
+        try:
+            address = normalise_address(item["chain"], address)
+        except MamoriError as exc:
+            self.problem(f"{at}.address", exc.message_en)
+        version = item.get("safe_version")
+        if version is not None:
+            try:
+                parse_safe_version(version)
+            except MamoriError as exc:
+                self.problem(f"{at}.safe_version", exc.message_en)
+        return Wallet(name, item["tier"], item["chain"], address, frozenset(item["assets"]), version)
+
+    def _key(self, index: int, item: Mapping[str, Any]) -> SigningKey:
+        try:
+            raw = decode_key_or_signature(item["ed25519"], field="ed25519", size=32)
+        except MamoriError:
+            self.problem(f"system_of_record.keys[{index}].ed25519", "not a 32-byte Ed25519 public key")
+            raw = bytes(32)
+        return SigningKey(item["id"], raw)
+
+    def _approvals(self, at: str, item: Mapping[str, Any]) -> Approvals:
+        groups = frozenset(item.get("groups", []))
+        eligible = [p for p in self.people.values() if not groups or p.groups & groups]
+        for group in groups:
+            if not any(group in p.groups for p in self.people.values()):
+                self.problem(f"{at}.groups", f"group {group!r} has no members")
+        approvals = Approvals(
+            item["count"], groups, item.get("min_employees", 0), bool(item.get("distinct_organisations", False))
+        )
+        if approvals.min_employees > approvals.count:
+            self.problem(f"{at}.min_employees", "cannot exceed count")
+        available = len({p.organisation for p in eligible}) if approvals.distinct_organisations else len(eligible)
+        if available < approvals.count:
+            self.problem(f"{at}.count", f"only {available} eligible approver(s): the quorum can never be met")
+        return approvals
+
+    def _amount(self, at: str, text: str) -> tuple[int, str]:
+        number, asset_id = text.split(" ")
+        asset = self.assets.get(asset_id)
+        if asset is None:
+            self.problem(at, f"asset {asset_id!r} is not defined")
+            return 0, asset_id
+        try:
+            scaled = Decimal(number).scaleb(asset.decimals)
+        except InvalidOperation:
+            self.problem(at, f"{number!r} is not a decimal amount")
+            return 0, asset_id
+        if scaled != scaled.to_integral_value():
+            self.problem(at, f"{number} has more decimals than {asset_id} ({asset.decimals})")
+        return int(scaled), asset_id
+
+    def _window(self, at: str, item: Mapping[str, Any]) -> TimeWindow:
+        def minutes(value: str) -> int:
+            hours, mins = value.split(":")
+            return int(hours) * 60 + int(mins)
+
+        start, end = minutes(item["from"]), minutes(item["to"])
+        if start > 24 * 60 or end > 24 * 60 or start == end:
+            self.problem(at, "the window must span some time within 00:00–24:00")
+        days = frozenset(WEEKDAYS.index(day) for day in item.get("days", WEEKDAYS))
+        return TimeWindow(days, start, end)
+
+    def _match(self, at: str, item: Mapping[str, Any]) -> Match:
+        for key, known in (("wallet", self.wallets), ("asset", self.assets)):
+            for name in item.get(key, []):
+                if name not in known:
+                    self.problem(f"{at}.{key}", f"{key} {name!r} is not defined")
+        above = at_most = None
+        amount_asset = None
+        for key in ("amount_above", "amount_at_most"):
+            if key in item:
+                value, asset_id = self._amount(f"{at}.{key}", item[key])
+                if amount_asset is not None and asset_id != amount_asset:
+                    self.problem(f"{at}.{key}", "amount conditions of one rule must name the same asset")
+                amount_asset = asset_id
+                above, at_most = (value, at_most) if key == "amount_above" else (above, value)
+        if amount_asset and "asset" in item and amount_asset not in item["asset"]:
+            self.problem(f"{at}.asset", f"the amounts are in {amount_asset}, which this condition excludes")
+        destinations = None
+        if "destination" in item:
+            destinations = frozenset(self._destination(f"{at}.destination", d) for d in item["destination"])
+
+        def optional(key: str) -> frozenset[str] | None:
+            return frozenset(item[key]) if key in item else None
+
+        return Match(
+            wallets=optional("wallet"),
+            tiers=optional("tier"),
+            assets=optional("asset"),
+            chains=optional("chain"),
+            initiators=optional("initiator"),
+            destinations=destinations,
+            in_address_book=item.get("in_address_book"),
+            amount_above=above,
+            amount_at_most=at_most,
+            amount_asset=amount_asset,
+            within=self._window(f"{at}.within", item["within"]) if "within" in item else None,
+            outside=self._window(f"{at}.outside", item["outside"]) if "outside" in item else None,
+        )
+
+    def _destination(self, at: str, text: str) -> str:
+        # A destination written for an EVM chain is compared lowercase; others exactly.
+        if text.strip().lower().startswith("0x") and len(text.strip()) == 42:
+            try:
+                return normalise_address("eip155:1", text)
+            except MamoriError as exc:
+                self.problem(at, exc.message_en)
+        return text.strip()
+
+    def _rule(self, index: int, item: Mapping[str, Any]) -> Rule:
+        at = f"rules[{index}]"
+        approvals = self._approvals(f"{at}.approvals", item["approvals"]) if "approvals" in item else None
+        if approvals is not None and item["effect"] == "forbid":
+            self.problem(f"{at}.approvals", "a forbid rule cannot be overcome by approvals")
+        return Rule(
+            item["id"],
+            item["effect"],
+            self._match(f"{at}.when", item.get("when", {})),
+            approvals,
+            item.get("description", ""),
+        )
+
+    def _limit(self, index: int, item: Mapping[str, Any]) -> Limit:
+        at = f"limits[{index}]"
+        kind = item["kind"]
+        max_amount = None
+        asset = item.get("asset")
+        if "max_amount" in item:
+            max_amount, amount_asset = self._amount(f"{at}.max_amount", item["max_amount"])
+            if asset is not None and asset != amount_asset:
+                self.problem(f"{at}.max_amount", f"the limit is for {asset}, the amount in {amount_asset}")
+            asset = amount_asset
+        if asset is not None and asset not in self.assets:
+            self.problem(f"{at}.asset", f"asset {asset!r} is not defined")
+        window = 0
+        if "window" in item:
+            try:
+                window = parse_duration(item["window"])
+            except ValueError as exc:
+                self.problem(f"{at}.window", str(exc))
+        needs = {
+            "single": ("max_amount",),
+            "velocity": ("window",),
+            "balance_percent": ("max_percent",),
+        }[kind]
+        for key in needs:
+            if key not in item:
+                self.problem(at, f"a {kind} limit needs {key}")
+        if kind == "velocity" and "max_count" not in item and "max_amount" not in item:
+            self.problem(at, "a velocity limit needs max_count or max_amount")
+        if kind == "balance_percent" and asset is None:
+            self.problem(at, "a balance_percent limit needs the asset it applies to")
+        return Limit(
+            id=item["id"],
+            kind=kind,
+            match=self._match(f"{at}.when", item.get("when", {})),
+            asset=asset,
+            max_amount=max_amount,
+            max_count=item.get("max_count"),
+            window_seconds=window,
+            per=tuple(item.get("per", ["wallet", "asset"])),
+            max_percent=item.get("max_percent"),
+            description=item.get("description", ""),
+        )
+
+    def _address_book(self, item: Mapping[str, Any]) -> AddressBookPolicy:
+        cooling = 48 * 3600
+        if "cooling_off" in item:
+            try:
+                cooling = parse_duration(item["cooling_off"])
+            except ValueError as exc:
+                self.problem("address_book.cooling_off", str(exc))
+        quorum = (
+            self._approvals("address_book.add_quorum", item["add_quorum"]) if "add_quorum" in item else Approvals(2)
+        )
+        return AddressBookPolicy(cooling, quorum, frozenset(item.get("required_for", ("warm", "cold"))))
+
+    def _findings(self, item: Mapping[str, Any]) -> FindingsPolicy:
+        deny = frozenset(item.get("deny", ("critical", "high")))
+        if "critical" not in deny:
+            self.problem("findings.deny", "critical findings always deny; 'critical' cannot be left out")
+        escalate = []
+        for severity, approvals in (item.get("escalate") or {}).items():
+            if severity in deny:
+                self.problem(f"findings.escalate.{severity}", "this severity already denies")
+            escalate.append((severity, self._approvals(f"findings.escalate.{severity}", approvals)))
+        return FindingsPolicy(deny, tuple(escalate))
