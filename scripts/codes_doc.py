@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from mamori.errors import ERROR_CATALOG
+from mamori.policy.reasons import REASON_CATALOG
 from mamori.verify.codes import FINDING_CATALOG
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "codes.md"
@@ -17,7 +18,7 @@ def render() -> str:
         "",
         "Every finding and error mamori reports has a stable code. Codes are part of the interface: once released",
         "they never change meaning and are never reused. This page is generated from the catalogs in",
-        "`src/mamori/verify/codes.py` and `src/mamori/errors.py` by `make docs`; the tests check it is current.",
+        "`src/mamori/verify/codes.py`, `src/mamori/policy/reasons.py` and `src/mamori/errors.py` by `make docs`; the tests check it is current.",
         "",
         "## Finding codes",
         "",
@@ -28,6 +29,16 @@ def render() -> str:
         "|---|---|---|---|",
     ]
     lines += [f"| `{code}` | {sev} | {en} | {ja} |" for code, (sev, en, ja) in FINDING_CATALOG.items()]
+    lines += [
+        "",
+        "## Policy reason codes",
+        "",
+        "Reasons explain a policy decision (`mamori policy check`): every deny reason is listed, not only the first.",
+        "",
+        "| code | meaning (en) | 意味 (ja) |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{code}` | {en} | {ja} |" for code, (en, ja) in REASON_CATALOG.items()]
     lines += [
         "",
         "## Error codes",

@@ -66,15 +66,19 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
     ),
     "SAFES_FILE_INVALID": (
         "The Safe context file is invalid: {reason}",
-        "Safe コンテキストファイルが正しくありません: {reason}",
+        "Safe コンテキストファイルが正しくありません: {reason_ja}",
+    ),
+    "SAFE_NOT_IN_FILE": (
+        "Safe {safe} on chain {chain_id} is not in the Safe file: its version and owners are unknown",
+        "チェーン {chain_id} の Safe {safe} は Safe ファイルに記載されていません。バージョンとオーナーが不明です",
     ),
     "CONTEXT_CONFLICT": (
         "Conflicting context: {reason}",
         "コンテキストが矛盾しています: {reason}",
     ),
     "CHAIN_ID_INVALID": (
-        "Chain id must be a positive integer, got {value}",
-        "チェーン ID は正の整数でなければなりません（指定値: {value}）",
+        "Chain id must be a positive integer below 2**64, got {value}",
+        "チェーン ID は 2**64 未満の正の整数でなければなりません（指定値: {value}）",
     ),
     "RLP_INVALID": (
         "RLP decoding failed: {reason}",

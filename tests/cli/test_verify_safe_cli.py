@@ -72,7 +72,18 @@ def test_json_has_the_documented_fields() -> None:
     assert report["eth_sign_digest"] == report["eth_sign_digest"].lower()
     recovered = [s["recovered"] for s in report["signatures"] if s["source"].startswith("signatures")]
     assert recovered == OWNERS
-    assert all(s["type"] == "eth_sign" and s["valid"] is True for s in report["signatures"])
+    # Without the operator's owners file nobody vouches for the signers: not verified, and it blocks.
+    assert all(s["type"] == "eth_sign" and s["valid"] is None for s in report["signatures"])
+    assert "SIGNER_UNVERIFIED" in {f["code"] for f in report["findings"]}
+
+
+def test_a_safes_file_without_this_safe_is_refused(tmp_path: Path) -> None:
+    safes = tmp_path / "safes.json"
+    safes.write_text(json.dumps({"safes": [{"address": "0x" + "11" * 20, "version": "1.3.0"}]}))
+    result = run("verify", "safe-tx", str(BYBIT), "--safes", str(safes), "--safe-version", "1.1.1")
+    assert result.returncode == 2
+    assert b"SAFE_NOT_IN_FILE" in result.stderr
+    assert result.stdout == b""
 
 
 def test_owners_file_makes_signatures_checkable(tmp_path: Path) -> None:

@@ -96,8 +96,10 @@ def test_eip7702_vector_reports_the_delegation() -> None:
 
 def test_unknown_selector_on_a_live_transaction() -> None:
     report = _verify(BY_ID["alloy-live-legacy-mainnet"]["raw"], registry=default_registry())
-    assert _codes(report) == ["UNKNOWN_CALL"]
+    # swapExactETHForTokens: an unknown function that also receives the ETH sent with it
+    assert _codes(report) == ["UNKNOWN_CALL", "VALUE_WITH_CALL"]
     assert report.findings[0].details == (("selector", "0x7ff36ab5"), ("target", report.tx.to))
+    assert dict(report.findings[1].details)["value"] == report.tx.value
     assert report.verdict.label == "ok"  # medium: explain, do not block
 
 

@@ -134,12 +134,18 @@ def test_bybit_executed_signatures_are_eth_sign_by_three_owners_in_ascending_ord
     assert all(check.kind == "eth_sign" for check in packed)
     assert tuple(check.recovered for check in packed) == BYBIT_SIGNERS
     assert list(BYBIT_SIGNERS) == sorted(BYBIT_SIGNERS)
-    assert all(check.valid is True for check in packed)
+    # Without the owners from the operator, the record's word is all there is: consistent, but not verified.
+    assert all(check.valid is None for check in packed)
+    assert codes(report.findings).count("SIGNER_UNVERIFIED") == 6
     confirmations = [check for check in report.signatures if check.source.startswith("confirmations[")]
     assert len(confirmations) == 3
-    assert all(check.valid is True and check.recovered == check.stated_owner for check in confirmations)
-    for code in ("SIGNATURE_ORDER", "SIGNATURE_MISMATCH", "SIGNATURE_MALFORMED", "QUORUM_NOT_MET"):
+    assert all(check.valid is None and check.recovered == check.stated_owner for check in confirmations)
+    for code in ("SIGNATURE_ORDER", "SIGNATURE_MISMATCH", "SIGNATURE_MALFORMED"):
         assert code not in codes(report.findings)
+    with_owners = _verify(_bybit(0), _context("1.1.1")._replace(owners=frozenset(BYBIT_SIGNERS), threshold=3))
+    assert all(check.valid is True for check in with_owners.signatures)
+    for code in ("SIGNER_UNVERIFIED", "QUORUM_NOT_MET", "SIGNATURE_MISMATCH"):
+        assert code not in codes(with_owners.findings)
     # Each signature is v = 0x1f: eth_sign, 27 + 4.
     assert {item.v for item in split_signatures(parse_safe_tx_record(_bybit(0)).signatures)} == {0x1F}
 
@@ -323,6 +329,12 @@ def _address(account: Any) -> bytes:
     return bytes.fromhex(account.address[2:])
 
 
+def only(findings: tuple[Finding, ...], code: str) -> Finding:
+    matching = [item for item in findings if item.code == code]
+    assert len(matching) == 1, [item.code for item in findings]
+    return matching[0]
+
+
 def _owners() -> frozenset[bytes]:
     return frozenset(_address(account) for account in OWNER_KEYS)
 
@@ -353,14 +365,14 @@ def test_valid_eoa_and_eth_sign_signatures_with_owners() -> None:
     assert report.exec_calldata.endswith(packed + bytes(-len(packed) % 32))
 
 
-def test_signer_outside_the_owners_is_a_mismatch() -> None:
+def test_signer_outside_the_owners_is_not_an_owner() -> None:
     record = _base_record()
     safe_tx_hash, _ = _hashes(record)
     record["signatures"] = "0x" + _eoa_sig(OUTSIDER, safe_tx_hash).hex()
     report = _verify_with(record, _owners(), 1)
     assert report.signatures[0].valid is False
     assert report.signatures[0].recovered == _address(OUTSIDER)
-    assert "SIGNATURE_MISMATCH" in codes(report.findings)
+    assert only(report.findings, "SIGNER_NOT_OWNER").severity is Severity.CRITICAL
     assert "QUORUM_NOT_MET" in codes(report.findings)
     assert report.verdict.blocked is True
 
@@ -372,7 +384,8 @@ def test_signer_without_owner_knowledge_is_unverified() -> None:
     report = _verify_with(record)
     assert report.signatures[0].valid is None
     assert [item.code for item in report.findings] == ["SIGNER_UNVERIFIED"]
-    assert report.findings[0].severity is Severity.MEDIUM
+    assert report.findings[0].severity is Severity.HIGH  # a signature nobody can vouch for blocks signing
+    assert report.verdict.blocked is True
 
 
 def test_unsorted_signers_give_signature_order() -> None:
@@ -443,11 +456,11 @@ def test_approved_hash_signature() -> None:
     assert _static(int.from_bytes(owner, "big"), 0, 1) in report.exec_calldata
 
 
-def test_approved_hash_by_a_non_owner_is_a_mismatch() -> None:
+def test_approved_hash_by_a_non_owner_is_not_an_owner() -> None:
     record = _base_record(signatures="0x" + _static(int.from_bytes(b"\x77" * 20, "big"), 0, 1).hex())
     report = _verify_with(record, _owners(), 1)
     assert report.signatures[0].valid is False
-    assert "SIGNATURE_MISMATCH" in codes(report.findings)
+    assert "SIGNER_NOT_OWNER" in codes(report.findings)
 
 
 @pytest.mark.parametrize(
@@ -538,7 +551,7 @@ def test_quorum_from_record_when_no_threshold_is_known() -> None:
     record["confirmations"] = [
         {"owner": OWNER_KEYS[0].address, "signature": "0x" + _eoa_sig(OWNER_KEYS[0], safe_tx_hash).hex()}
     ]
-    report = _verify_with(record)
+    report = _verify_with(record, _owners())
     quorum = [item for item in report.findings if item.code == "QUORUM_NOT_MET"]
     assert len(quorum) == 1
     assert quorum[0].severity is Severity.INFO
@@ -561,13 +574,15 @@ def test_resolve_context_rules() -> None:
     assert (generic.version.text, generic.threshold, generic.owners) == ("1.3.0", 1, frozenset({_address(KEYS[0])}))
     specific = resolve_context(SAFE, 10, "1.4.1", book)
     assert (specific.version.text, specific.owners) == ("1.4.1", None)
-    assert resolve_context(b"\x01" * 20, 1, "1.2.0", book).version.text == "1.2.0"
+    with pytest.raises(ContextError) as info:  # a Safe file that does not know this Safe is not silently ignored
+        resolve_context(b"\x01" * 20, 1, "1.2.0", book)
+    assert info.value.code == "SAFE_NOT_IN_FILE"
 
     with pytest.raises(ContextError) as info:
         resolve_context(SAFE, 1, "1.4.1", book)
     assert info.value.code == "CONTEXT_CONFLICT"
     with pytest.raises(ContextError) as info:
-        resolve_context(b"\x01" * 20, 1, None, book)
+        resolve_context(b"\x01" * 20, 1, None, None)
     assert info.value.code == "SAFE_VERSION_REQUIRED"
     with pytest.raises(ContextError) as info:
         resolve_context(SAFE, 0, "1.3.0", None)

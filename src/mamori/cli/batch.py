@@ -26,6 +26,8 @@ def process_lines(lines: Any, verify_line: Callable[[bytes], dict[str, Any]], ou
             continue
         try:
             result = verify_line(line)
+            result["line"] = number
+            encoded = dumps(result)
         except MamoriError as exc:
             any_bad = True
             error = exc.to_dict()
@@ -38,10 +40,9 @@ def process_lines(lines: Any, verify_line: Callable[[bytes], dict[str, Any]], ou
             error["line"] = number
             write(dumps(error) + b"\n")
             continue
-        result["line"] = number
         if result.get("verdict") == "blocked":
             any_blocked = True
-        write(dumps(result) + b"\n")
+        write(encoded + b"\n")
     return 2 if any_bad else 1 if any_blocked else 0
 
 

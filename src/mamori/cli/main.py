@@ -75,6 +75,12 @@ def main() -> None:
         if "--json" in sys.argv:
             sys.stderr.write(orjson.dumps(exc.to_dict()).decode() + "\n")
         sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - never a traceback for a user; an unexpected failure denies (exit 2)
+        internal = MamoriError("INTERNAL_ERROR", reason=type(exc).__name__)
+        sys.stderr.write(
+            f"error {internal.code}: {internal.message_en}\nエラー {internal.code}: {internal.message_ja}\n"
+        )
+        sys.exit(2)
 
 
 if __name__ == "__main__":

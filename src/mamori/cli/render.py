@@ -69,6 +69,8 @@ def _call_label(call: dict[str, Any], lang: str) -> Text:
     label.append(f"{call['kind']} → {target}")
     if call.get("to_label"):
         label.append(f" ({call['to_label']})", style="green")
+    if call.get("value", "0") != "0":
+        label.append(f"  value {call['value']} wei", style="bold yellow")
     summary = call.get("summary") or {}
     if summary.get("en"):
         label.append("\n" + _pick(summary, lang), style="italic")

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from mamori.chains.evm.encoding import parse_hash32
 from mamori.cli.batch import run_batch
 from mamori.cli.io import parse_json, read_bytes, read_json, read_safe_book
 from mamori.errors import InputError, MamoriError
@@ -85,7 +86,10 @@ def safe_tx(
     nonce: Annotated[str | None, typer.Option("--nonce", help="Field: the Safe nonce.")] = None,
     signatures: Annotated[str | None, typer.Option("--signatures", help="Field: packed signatures, hex.")] = None,
     safe_tx_hash: Annotated[
-        str | None, typer.Option("--safe-tx-hash", help="Field: the hash you were shown, to compare.")
+        str | None,
+        typer.Option(
+            "--safe-tx-hash", help="The safeTxHash your device or UI shows: compared with the recomputed one."
+        ),
     ] = None,
     batch: BatchOption = None,
     as_json: JsonOption = False,
@@ -98,16 +102,31 @@ def safe_tx(
     book: SafeBook | None = read_safe_book(str(safes)) if safes else None
     registry = default_registry()
 
-    def verify_one(item: object) -> dict[str, Any]:
-        report = verify_safe_record(item, chain_id=chain_id, safe_version=safe_version, book=book, registry=registry)
+    def verify_one(item: object, shown: bytes | None = None) -> dict[str, Any]:
+        report = verify_safe_record(
+            item, chain_id=chain_id, safe_version=safe_version, book=book, registry=registry, shown_hash=shown
+        )
         return report.to_json()
 
+    given_fields = [
+        name
+        for name, given in (
+            ("--safe", safe is not None), ("--to", to is not None), ("--value", value != "0"),
+            ("--data", data != "0x"), ("--operation", operation != 0), ("--safe-tx-gas", safe_tx_gas != "0"),
+            ("--base-gas", base_gas != "0"), ("--gas-price", gas_price != "0"), ("--gas-token", gas_token is not None),
+            ("--refund-receiver", refund_receiver is not None), ("--nonce", nonce is not None),
+            ("--signatures", signatures is not None),
+        )
+        if given
+    ]  # fmt: skip
+    if (batch is not None or record is not None) and given_fields:
+        # Never silently ignore what the operator typed: a field option next to a record is a mistake.
+        raise InputError("USAGE_INVALID", reason=f"{', '.join(given_fields)} cannot be combined with a record")
     if batch is not None:
-        if record is not None or safe is not None:
-            raise InputError("USAGE_INVALID", reason="--batch takes no record argument or field options")
+        if record is not None or safe_tx_hash is not None:
+            raise InputError("USAGE_INVALID", reason="--batch takes no record argument and no --safe-tx-hash")
         raise typer.Exit(run_batch(str(batch), lambda line: verify_one(parse_json(line))))
-    if record is not None and safe is not None:
-        raise InputError("USAGE_INVALID", reason="give a record or field options, not both")
+    shown = parse_hash32(safe_tx_hash, field="--safe-tx-hash") if safe_tx_hash is not None else None
     if record is None:
         if safe is None or to is None or nonce is None:
             raise InputError("USAGE_INVALID", reason="give a record, or at least --safe, --to and --nonce")
@@ -124,7 +143,6 @@ def safe_tx(
             "refundReceiver": refund_receiver,
             "nonce": nonce,
             "signatures": signatures,
-            "safeTxHash": safe_tx_hash,
         }
     else:
         document = read_json(record)
@@ -134,7 +152,7 @@ def safe_tx(
     if not items:
         raise InputError("RECORD_SHAPE_INVALID", reason="the list response holds no results")
     # Verify everything before printing anything: a bad record must not leave half a report on stdout.
-    reports = [verify_one(item) for item in items]
+    reports = [verify_one(item, shown) for item in items]
     raise typer.Exit(_emit_reports(reports, as_list, as_json, lang, "safe"))
 
 

@@ -123,8 +123,13 @@ class _Evaluation:
         self._check_transaction(wallet)
         self._check_screening()
         in_book = self._check_address_book(wallet)
-        permits = self._check_rules(wallet, in_book)
-        self._check_limits(wallet, in_book)
+        candidates = policy.candidates.get((wallet.id, request.asset))
+        if candidates is None:  # a policy built without index_candidates(): consider every rule and limit
+            rules, limits = policy.rules, policy.limits
+        else:
+            rules, limits = candidates.rules_for(request.destination), candidates.limits_for(request.destination)
+        permits = self._check_rules(rules, wallet, in_book)
+        self._check_limits(limits, wallet, in_book)
         if self.denials:
             return self._verdict_deny()
         for rule in permits:
@@ -290,9 +295,9 @@ class _Evaluation:
             return False
         return not (match.outside is not None and match.outside.contains(self.weekday, self.minute))
 
-    def _check_rules(self, wallet: Wallet, in_book: bool) -> list[Rule]:
+    def _check_rules(self, rules: tuple[Rule, ...], wallet: Wallet, in_book: bool) -> list[Rule]:
         permits: list[Rule] = []
-        for rule in self.policy.rules:
+        for rule in rules:
             try:
                 matched = self._matches(rule.match, wallet, in_book)
             except Exception as exc:  # noqa: BLE001 - an erroring rule denies
@@ -308,8 +313,8 @@ class _Evaluation:
             self.denials.append(reason("NO_PERMIT"))
         return permits
 
-    def _check_limits(self, wallet: Wallet, in_book: bool) -> None:
-        for limit in self.policy.limits:
+    def _check_limits(self, limits: tuple[Limit, ...], wallet: Wallet, in_book: bool) -> None:
+        for limit in limits:
             try:
                 if self._matches(limit.match, wallet, in_book):
                     self._check_limit(limit, wallet)

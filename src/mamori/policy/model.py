@@ -6,6 +6,7 @@ in the policy's time zone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -151,3 +152,21 @@ class Policy:
     findings: FindingsPolicy
     screening: ScreeningPolicy
     digest: str = field(default="")  # SHA-256 of the policy text, to record which version decided
+    # (wallet, asset) -> the rules and limits that can apply, so a decision reads tens of rules, not thousands
+    candidates: Mapping[tuple[str, str], Candidates] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    rules: tuple[Rule, ...]
+    rules_by_destination: Mapping[str, tuple[Rule, ...]]
+    limits: tuple[Limit, ...]
+    limits_by_destination: Mapping[str, tuple[Limit, ...]]
+
+    def rules_for(self, destination: str) -> tuple[Rule, ...]:
+        specific = self.rules_by_destination.get(destination)
+        return self.rules + specific if specific else self.rules
+
+    def limits_for(self, destination: str) -> tuple[Limit, ...]:
+        specific = self.limits_by_destination.get(destination)
+        return self.limits + specific if specific else self.limits

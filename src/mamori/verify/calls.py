@@ -16,7 +16,7 @@ from mamori.chains.evm.encoding import ZERO_ADDRESS, to_checksum_address
 from mamori.chains.evm.safe.multisend import decode_multisend
 from mamori.errors import DecodeError
 from mamori.verify import functions as fn
-from mamori.verify.model import Arg, CallNode, Finding, finding
+from mamori.verify.model import Arg, CallNode, Finding, finding, format_units
 from mamori.verify.registry import ContractRegistry, KnownContract
 
 MAX_DEPTH = 8
@@ -59,7 +59,13 @@ def decode_call(
     if operation == 1:
         if ctx.inside_call_only_batch:
             findings.append(
-                finding("INVALID_OPERATION", path, operation=1, reason="MultiSendCallOnly reverts on DELEGATECALL")
+                finding(
+                    "INVALID_OPERATION",
+                    path,
+                    operation=1,
+                    reason="MultiSendCallOnly reverts on DELEGATECALL",
+                    reason_ja="MultiSendCallOnly は DELEGATECALL で失敗します",
+                )
             )
         trusted = ctx.registry.trusted_delegate(to)
         if trusted is None:
@@ -183,27 +189,37 @@ def _decode_plain_call(
             summary_ja="空の呼び出し（送金なし）",
         )
     spec = fn.CALL_FUNCTIONS.get(data[:4]) if len(data) >= 4 else None
-    if spec is None:
+    is_self = ctx.wallet is not None and to == ctx.wallet and ctx.in_wallet_context
+    known = ctx.registry.get(to)
+    is_batch_contract = known is not None and known.role in ("multisend", "multisend_call_only")
+    if (
+        spec is None
+        or (is_self and spec not in fn.SELF_CALLABLE)
+        or (spec is fn.MULTI_SEND and not is_batch_contract)  # a batch is only what a known MultiSend runs
+    ):
         selector = "0x" + data[:4].hex()
-        if ctx.wallet is not None and to == ctx.wallet and ctx.in_wallet_context:
-            # Unknown functions of the wallet itself reach its fallback handler or an admin entry point.
+        if is_self:
+            # Any other function of the wallet itself reaches its fallback handler or an admin entry point.
             findings.append(finding("SELF_CALL_UNKNOWN", path, selector=selector))
         else:
             findings.append(finding("UNKNOWN_CALL", path, selector=selector, target=to))
+        if value:
+            findings.append(finding("VALUE_WITH_CALL", path, amount=format_units(value, 18), value=value, target=to))
         return CallNode(0, to, value, data, "unknown", to_label=label)
+    if value:
+        findings.append(finding("VALUE_WITH_CALL", path, amount=format_units(value, 18), value=value, target=to))
     args = _decode(spec, data, path, findings)
     if args is None:
         return CallNode(0, to, value, data, "malformed", function=spec.signature, to_label=label)
     if spec.kind.startswith("erc20_"):
         return _erc20(spec, to, value, data, args, path, findings, label)
     if spec.kind == "multisend":
-        known = ctx.registry.get(to)
         call_only = known is not None and known.role == "multisend_call_only"
         return _decode_multisend(0, known, args, value, data, ctx, path, findings, call_only=call_only, to=to)
     if spec is fn.APPROVE_HASH:
         return _approve_hash(to, value, data, args, ctx, path, findings, label)
-    if spec is fn.EXEC_TRANSACTION:
-        return _exec_transaction(to, value, data, args, ctx, path, findings, label)
+    if spec is fn.EXEC_TRANSACTION or spec.kind == "safe_module_transaction":
+        return _exec_on_other_safe(spec, to, value, data, args, ctx, path, findings, label)
     return _safe_admin(spec, to, value, data, args, ctx, path, findings, label)
 
 
@@ -291,7 +307,9 @@ def _decode_multisend(
         depth=ctx.depth + 1,
     )
     # From 1.5.0, MultiSend and MultiSendCallOnly send an entry addressed to 0x0 to the wallet itself.
-    zero_is_self = known is not None and _version_tuple(known.version) >= (1, 5, 0) and ctx.wallet is not None
+    zero_is_self = (
+        operation == 1 and known is not None and _version_tuple(known.version) >= (1, 5, 0) and ctx.wallet is not None
+    )
     children = tuple(
         decode_call(
             e.operation,
@@ -329,12 +347,10 @@ def _approve_hash(
 ) -> CallNode:
     approved = args[0].value
     assert isinstance(approved, bytes)  # noqa: S101
-    if ctx.wallet is not None and to == ctx.wallet:
-        en, ja = "Approve a hash on this wallet itself", "このウォレット自身でハッシュを承認"
-    else:
-        findings.append(finding("NESTED_SAFE_APPROVAL", path, hash=approved, target=to))
-        en = f"Approve hash 0x{approved.hex()} as an owner of Safe {to_checksum_address(to)}"
-        ja = f"Safe {to_checksum_address(to)} のオーナーとしてハッシュ 0x{approved.hex()} を承認"
+    # On another Safe this is a signature in all but name; on the wallet itself it is just as opaque.
+    findings.append(finding("NESTED_SAFE_APPROVAL", path, hash=approved, target=to))
+    en = f"Approve hash 0x{approved.hex()} as an owner of Safe {to_checksum_address(to)}"
+    ja = f"Safe {to_checksum_address(to)} のオーナーとしてハッシュ 0x{approved.hex()} を承認"
     return CallNode(
         0,
         to,
@@ -349,7 +365,8 @@ def _approve_hash(
     )
 
 
-def _exec_transaction(
+def _exec_on_other_safe(
+    spec: fn.FunctionSpec,
     to: bytes,
     value: int,
     data: bytes,
@@ -359,38 +376,34 @@ def _exec_transaction(
     findings: list[Finding],
     label: str | None,
 ) -> CallNode:
-    """A Safe transaction being executed on Safe ``to``: decode what that Safe will do, in its own context."""
+    """execTransaction (as a relayer, or an owner whose call counts as approval) or execTransactionFromModule
+    (as a module: no owner signs) on ``to``. What ``to`` does is its claim; the inner call is decoded as if
+    ``to`` were a Safe, in its own context, and judged like any other call."""
     values = {a.name: a.value for a in args}
     inner_ctx = CallContext(wallet=to, registry=ctx.registry, depth=ctx.depth + 1)
-    inner_to, inner_value, inner_data, inner_op = (
-        values["to"],
-        values["value"],
-        values["data"],
-        values["operation"],
-    )
+    inner_to, inner_value, inner_data, inner_op = values["to"], values["value"], values["data"], values["operation"]
     assert isinstance(inner_to, bytes) and isinstance(inner_value, int)  # noqa: S101
     assert isinstance(inner_data, bytes) and isinstance(inner_op, int)  # noqa: S101
-    gas_price, gas_token, refund = values["gas_price"], values["gas_token"], values["refund_receiver"]
-    base_gas = values["base_gas"]
-    assert isinstance(gas_price, int) and isinstance(gas_token, bytes) and isinstance(refund, bytes)  # noqa: S101
-    check_gas_refund(
-        gas_price, base_gas if isinstance(base_gas, int) else 0, gas_token, refund, f"{path}.safe_tx", findings
-    )
+    if spec is fn.EXEC_TRANSACTION:
+        findings.append(finding("NESTED_SAFE_EXECUTION", path, target=to))
+        gas_price, gas_token, refund = values["gas_price"], values["gas_token"], values["refund_receiver"]
+        base_gas = values["base_gas"]
+        assert isinstance(gas_price, int) and isinstance(gas_token, bytes) and isinstance(refund, bytes)  # noqa: S101
+        if gas_price:
+            check_gas_refund(
+                gas_price, base_gas if isinstance(base_gas, int) else 0, gas_token, refund, f"{path}.safe_tx", findings
+            )
+        kind = "safe_exec_transaction"
+        en = f"Execute a Safe transaction on {to_checksum_address(to)} (if it is a Safe)"
+        ja = f"{to_checksum_address(to)} で Safe トランザクションを実行（Safe である場合）"
+    else:
+        findings.append(finding("MODULE_TRANSACTION", path, target=to))
+        kind = "safe_module_transaction"
+        en = f"Execute a transaction on {to_checksum_address(to)} as its module, without its owners' signatures"
+        ja = f"{to_checksum_address(to)} のモジュールとして、オーナーの署名なしでトランザクションを実行"
     child = decode_call(inner_op, inner_to, inner_value, inner_data, inner_ctx, f"{path}.safe_tx", findings)
-    shown = tuple(a for a in args if a.name not in ("data",))
-    return CallNode(
-        0,
-        to,
-        value,
-        data,
-        "safe_exec_transaction",
-        fn.EXEC_TRANSACTION.signature,
-        shown,
-        (child,),
-        label,
-        summary_en=f"Execute a Safe transaction on {to_checksum_address(to)}",
-        summary_ja=f"{to_checksum_address(to)} で Safe トランザクションを実行",
-    )
+    shown = tuple(a for a in args if a.name != "data")
+    return CallNode(0, to, value, data, kind, spec.signature, shown, (child,), label, summary_en=en, summary_ja=ja)
 
 
 def _safe_admin(

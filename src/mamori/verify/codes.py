@@ -40,7 +40,7 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
     "INVALID_OPERATION": (
         "critical",
         "Operation {operation} is not valid here ({reason}): the transaction cannot do what it claims.",
-        "オペレーション {operation} はここでは無効です（{reason}）。トランザクションは表示どおりに動作しません。",
+        "オペレーション {operation} はここでは無効です（{reason_ja}）。トランザクションは表示どおりに動作しません。",
     ),
     "CALLDATA_MALFORMED": (
         "critical",
@@ -81,6 +81,20 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "トランザクションが自身の種別の規則に違反しています（{reason}）。ノードに拒否されるため、署名しても有効な出金になりません。",
     ),
     # --- high: do not sign without a deliberate decision -----------------------------------------------
+    "SIGNER_NOT_OWNER": (
+        "critical",
+        "Signature {source} is by {signer}, who is not an owner of the Safe: it cannot count toward the quorum, "
+        "and someone is presenting it as if it did.",
+        "署名 {source} の署名者 {signer} は Safe のオーナーではありません。定足数に数えられない署名が、"
+        "数えられるかのように提示されています。",
+    ),
+    "SIGNER_UNVERIFIED": (
+        "high",
+        "Signature {source} recovers to {recovered}, but the Safe's owners are not known here, and the record's "
+        "own claim proves nothing: pass a --safes file with the owners to verify it.",
+        "署名 {source} は {recovered} に復元されますが、Safe のオーナーが不明です。レコード自身の主張は証明になりません。"
+        "検証するにはオーナーを記載した --safes ファイルを指定してください。",
+    ),
     "OWNER_CHANGE": (
         "high",
         "Changes the wallet's owners: {change}.",
@@ -133,6 +147,25 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "ウォレット自身の関数 {selector} を呼び出しますが、mamori はデコードできません。この呼び出しはウォレットの"
         "フォールバックハンドラや管理用の入口に届き、ウォレットの動作を変更し得ます。",
     ),
+    "NESTED_SAFE_APPROVAL": (
+        "high",
+        "Approves hash {hash} on Safe {target}: a signature in all but name for a transaction mamori cannot see. "
+        "Verify the transaction behind that hash on its own first.",
+        "Safe {target} 上でハッシュ {hash} を承認します。mamori が内容を確認できないトランザクションへの実質的な署名です。"
+        "先にそのハッシュが表すトランザクションを個別に検証してください。",
+    ),
+    "NESTED_SAFE_EXECUTION": (
+        "high",
+        "Executes a transaction on {target} through execTransaction: if this wallet is one of its owners, the call "
+        "itself counts as this wallet's approval. The inner call shown is what the data claims.",
+        "execTransaction で {target} 上のトランザクションを実行します。このウォレットが {target} のオーナーの場合、"
+        "この呼び出し自体がこのウォレットの承認として扱われます。表示される内側の呼び出しはデータ上の主張です。",
+    ),
+    "MODULE_TRANSACTION": (
+        "high",
+        "Executes a transaction on Safe {target} as its module: no owner of {target} signs it.",
+        "Safe {target} のモジュールとしてトランザクションを実行します。{target} のオーナーは誰も署名しません。",
+    ),
     "REPLAYABLE_NO_CHAIN_ID": (
         "high",
         "The legacy transaction has no chain id (pre-EIP-155): it can be replayed on every EVM chain.",
@@ -143,12 +176,6 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "medium",
         "Calls function {selector} on {target}, which mamori cannot decode: what it does is not verified.",
         "{target} の関数 {selector} を呼び出しますが、mamori はデコードできません。動作は検証されていません。",
-    ),
-    "NESTED_SAFE_APPROVAL": (
-        "medium",
-        "Approves hash {hash} on Safe {target}: verify the transaction behind that hash on its own before "
-        "signing this.",
-        "Safe {target} 上でハッシュ {hash} を承認します。署名前に、そのハッシュが表すトランザクションを個別に検証してください。",
     ),
     "SIGNATURE_ORDER": (
         "medium",
@@ -165,19 +192,19 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "Signature {source} relies on an on-chain approval by {owner}: it cannot be verified offline.",
         "署名 {source} は {owner} によるオンチェーン承認に依存しており、オフラインでは検証できません。",
     ),
-    "SIGNER_UNVERIFIED": (
-        "medium",
-        "Signature {source} recovers to {recovered}, but the Safe's owners are not known here: pass a --safes "
-        "file with the owners to check it.",
-        "署名 {source} は {recovered} に復元されますが、Safe のオーナーが不明です。"
-        "確認するにはオーナーを記載した --safes ファイルを指定してください。",
-    ),
     "CALLDATA_NONCANONICAL": (
         "medium",
         "Call data for {function} is not in canonical ABI form (extra bytes, padding or offsets): the bytes "
         "carry more than the decoded call shows.",
         "{function} のコールデータが正規の ABI 形式ではありません（余分なバイト・パディング・オフセット）。"
         "デコード結果に現れない情報が含まれています。",
+    ),
+    "VALUE_WITH_CALL": (
+        "medium",
+        "Sends {amount} ETH ({value} wei) along with a call to {target}: the value goes to that contract, whatever "
+        "the call is said to do.",
+        "{target} への呼び出しと同時に {amount} ETH（{value} wei）を送金します。呼び出しの内容にかかわらず、"
+        "この ETH はそのコントラクトに渡ります。",
     ),
     "CONTRACT_CREATION": (
         "medium",

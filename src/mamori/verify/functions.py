@@ -67,6 +67,22 @@ EXEC_TRANSACTION = _spec(
     "refund_receiver",
     "signatures",
 )
+EXEC_FROM_MODULE = _spec(
+    "safe_module_transaction",
+    "execTransactionFromModule(address,uint256,bytes,uint8)",
+    "to",
+    "value",
+    "data",
+    "operation",
+)
+EXEC_FROM_MODULE_RETURN_DATA = _spec(
+    "safe_module_transaction",
+    "execTransactionFromModuleReturnData(address,uint256,bytes,uint8)",
+    "to",
+    "value",
+    "data",
+    "operation",
+)
 
 MULTI_SEND = _spec("multisend", "multiSend(bytes)", "transactions")
 SIGN_MESSAGE = _spec("sign_message", "signMessage(bytes)", "message")
@@ -102,7 +118,18 @@ MIGRATIONS = (
 # Functions decoded on any plain CALL; library functions (multiSend, signMessage, migrations) are looked up
 # by the role of the DELEGATECALL target instead, because their meaning depends on running in the wallet.
 CALL_FUNCTIONS: dict[bytes, FunctionSpec] = {
-    spec.selector: spec for spec in (*ERC20, *SAFE_ADMIN, APPROVE_HASH, EXEC_TRANSACTION, MULTI_SEND)
+    spec.selector: spec
+    for spec in (
+        *ERC20,
+        *SAFE_ADMIN,
+        APPROVE_HASH,
+        EXEC_TRANSACTION,
+        EXEC_FROM_MODULE,
+        EXEC_FROM_MODULE_RETURN_DATA,
+        MULTI_SEND,
+    )
 }
+# What a Safe may sensibly call on itself; any other self-call reaches its fallback handler.
+SELF_CALLABLE = frozenset((*SAFE_ADMIN, APPROVE_HASH))
 LIBRARY_FUNCTIONS: dict[bytes, FunctionSpec] = {spec.selector: spec for spec in (MULTI_SEND, SIGN_MESSAGE, *MIGRATIONS)}
 ALL_FUNCTIONS: dict[bytes, FunctionSpec] = {**CALL_FUNCTIONS, **LIBRARY_FUNCTIONS}

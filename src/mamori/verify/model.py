@@ -48,16 +48,30 @@ class Finding(NamedTuple):
 
 
 def finding(code: str, path: str, **details: ArgValue) -> Finding:
-    """Build a finding from the catalog; message templates are filled with display forms of the details."""
+    """Build a finding from the catalog; message templates are filled with display forms of the details.
+
+    A ``<name>_ja`` field that was not given falls back to ``<name>`` (addresses, numbers, codes read the same)."""
     severity, en, ja = FINDING_CATALOG[code]
-    shown = {key: display_value(value) for key, value in details.items()}
-    return Finding(code, Severity(severity), en.format(**shown), ja.format(**shown), path, tuple(details.items()))
+    shown = _Fields({key: display_value(value) for key, value in details.items()})
+    return Finding(code, Severity(severity), en.format_map(shown), ja.format_map(shown), path, tuple(details.items()))
+
+
+class _Fields(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        if key.endswith("_ja") and key[:-3] in self:
+            return self[key[:-3]]
+        return "{" + key + "}"  # never crash a verification over a message; tests check every template
 
 
 def display_value(value: ArgValue) -> str:
     if isinstance(value, bytes):
         return to_checksum_address(value) if len(value) == 20 else hex0x(value)
     return str(value)
+
+
+def json_number(value: int) -> int | str:
+    """A JSON number where every reader keeps it exact (below 2**53), else its decimal string."""
+    return value if value < 1 << 53 else str(value)
 
 
 def json_value(value: ArgValue) -> Any:
@@ -108,7 +122,21 @@ class CallNode(NamedTuple):
 
 def describe_call(node: CallNode) -> tuple[str, str]:
     """The call in plain words (English, Japanese). Built on output, not while verifying: the hot path of a
-    batch decodes and judges; words are only needed for what is printed."""
+    batch decodes and judges; words are only needed for what is printed. ETH sent along with any call that is
+    not itself a transfer is always spelled out: value must never hide inside a call."""
+    en, ja = _describe_kind(node)
+    if node.value and node.kind != "native_transfer":
+        amount = format_units(node.value, 18)
+        if node.operation == 1:
+            en += f" (value {amount} ETH is not sent by a DELEGATECALL)"
+            ja += f"（DELEGATECALL のため {amount} ETH の value は送金されません）"
+        else:
+            en += f", sending {amount} ETH ({node.value} wei) with the call"
+            ja += f"、同時に {amount} ETH（{node.value} wei）を送金"
+    return en, ja
+
+
+def _describe_kind(node: CallNode) -> tuple[str, str]:
     if node.summary_en:
         return node.summary_en, node.summary_ja
     args = {arg.name: display_value(arg.value) for arg in node.args}

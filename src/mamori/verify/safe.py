@@ -27,6 +27,7 @@ from mamori.verify.model import (
     SignatureCheck,
     Verdict,
     finding,
+    json_number,
     sort_findings,
     verdict_of,
 )
@@ -51,7 +52,7 @@ class SafeTxReport(NamedTuple):
             "safe": to_checksum_address(tx.safe),
             "chain_id": self.chain_id,
             "safe_version": self.version.text,
-            "nonce": tx.nonce,
+            "nonce": json_number(tx.nonce),
             "to": to_checksum_address(tx.to),
             "value": str(tx.value),
             "data": hex0x(tx.data),
@@ -77,10 +78,15 @@ class SafeTxReport(NamedTuple):
         }
 
 
-def verify_safe_tx(record: SafeTxRecord, context: SafeContext, registry: ContractRegistry) -> SafeTxReport:
+def verify_safe_tx(
+    record: SafeTxRecord, context: SafeContext, registry: ContractRegistry, *, shown_hash: bytes | None = None
+) -> SafeTxReport:
+    """``shown_hash``: the safeTxHash a device or UI displays to the signer, compared like the record's claim."""
     tx = record.tx
     hashes = safe_tx_hashes(tx, context.version, context.chain_id)
     findings: list[Finding] = []
+    if shown_hash is not None and shown_hash != hashes.safe_tx_hash:
+        findings.append(finding("HASH_MISMATCH", "shown", claimed=shown_hash, computed=hashes.safe_tx_hash))
     if record.claimed_safe_tx_hash is not None and record.claimed_safe_tx_hash != hashes.safe_tx_hash:
         findings.append(
             finding(
@@ -228,7 +234,7 @@ def _check_one(
             findings.append(_mismatch(source, owner, stated_owner))
             return SignatureCheck(source, item.kind, stated_owner, owner, False, "names a different owner")
         if context.owners is not None and owner not in context.owners:
-            findings.append(_mismatch(source, owner, NOT_AN_OWNER))
+            findings.append(finding("SIGNER_NOT_OWNER", source, source=source, signer=owner))
             return SignatureCheck(source, item.kind, stated_owner, owner, False, "not an owner")
         code = "CONTRACT_SIGNATURE_UNVERIFIED" if item.kind == sigs.CONTRACT else "APPROVED_HASH_UNVERIFIED"
         findings.append(finding(code, source, source=source, owner=owner))
@@ -243,20 +249,17 @@ def _check_one(
         return SignatureCheck(source, item.kind, stated_owner, recovered, False, "recovers to another address")
     if context.owners is not None:
         if recovered not in context.owners:
-            findings.append(_mismatch(source, recovered, NOT_AN_OWNER))
+            findings.append(finding("SIGNER_NOT_OWNER", source, source=source, signer=recovered))
             return SignatureCheck(source, item.kind, stated_owner, recovered, False, "not an owner")
-        return SignatureCheck(source, item.kind, stated_owner, recovered, True)
-    if stated_owner is None:
-        if stated_owners and recovered not in stated_owners:
-            findings.append(_mismatch(source, recovered, NOT_A_CONFIRMING_OWNER))
-            return SignatureCheck(source, item.kind, None, recovered, False, "not among the confirming owners")
-        if not stated_owners:
-            findings.append(finding("SIGNER_UNVERIFIED", source, source=source, recovered=recovered))
-            return SignatureCheck(source, item.kind, None, recovered, None, "owners unknown")
-    return SignatureCheck(source, item.kind, stated_owner, recovered, True, "matches the owner the record names")
+        return SignatureCheck(source, item.kind, stated_owner, recovered, True, "an owner of the Safe")
+    if stated_owner is None and stated_owners and recovered not in stated_owners:
+        findings.append(_mismatch(source, recovered, NOT_A_CONFIRMING_OWNER))
+        return SignatureCheck(source, item.kind, None, recovered, False, "not among the confirming owners")
+    # The record's own word on who the owners are proves nothing: it comes from the service being checked.
+    findings.append(finding("SIGNER_UNVERIFIED", source, source=source, recovered=recovered))
+    return SignatureCheck(source, item.kind, stated_owner, recovered, None, "owners unknown: not verified")
 
 
-NOT_AN_OWNER = ("an owner of the Safe", "Safe のオーナー")
 NOT_A_CONFIRMING_OWNER = ("an owner the record names", "レコードが示すオーナー")
 
 
@@ -283,6 +286,7 @@ def verify_safe_record(
     safe_version: str | None,
     book: SafeBook | None,
     registry: ContractRegistry,
+    shown_hash: bytes | None = None,
 ) -> SafeTxReport:
     """Parse a Safe Transaction Service record and verify it with the operator's context.
 
@@ -302,4 +306,4 @@ def verify_safe_record(
                     hint_ja=f" レコードが示すハッシュはバージョン {shown} と一致します。使用前に確認してください。",
                 ) from exc
         raise
-    return verify_safe_tx(parsed, context, registry)
+    return verify_safe_tx(parsed, context, registry, shown_hash=shown_hash)

@@ -19,7 +19,6 @@ LEGACY, ACCESS_LIST, DYNAMIC_FEE, SET_CODE = 0, 1, 2, 4
 TYPE_NAMES = {LEGACY: "legacy", ACCESS_LIST: "eip2930", DYNAMIC_FEE: "eip1559", SET_CODE: "eip7702"}
 AUTHORIZATION_MAGIC = b"\x05"  # EIP-7702: authorities sign keccak(0x05 || rlp([chain_id, address, nonce]))
 UINT64_MAX = (1 << 64) - 1
-_HEX_TEXT_START = frozenset(b"0123456789abcdefABCDEF \t\r\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,20 +92,15 @@ class EvmTransaction:
 
 
 def raw_transaction_bytes(raw: bytes | str) -> bytes:
-    """The transaction bytes from binary or from pasted hex text (``0x`` optional, surrounding whitespace ok).
+    """The transaction bytes: binary input as it is, text as hex (``0x`` optional, surrounding whitespace ok).
 
-    Bytes are read as hex text when they start like text: no binary transaction starts with an ASCII hex digit
-    (types 0x30 and above do not exist), so the two cannot be confused.
+    Bytes are never reinterpreted as hex text: bytes that happen to spell hex digits are a (type 0x30+, so
+    invalid) binary transaction, not a second encoding to unwrap.
     """
     if isinstance(raw, bytearray | memoryview):
-        raw = bytes(raw)
-    if isinstance(raw, bytes) and (not raw or raw[0] not in _HEX_TEXT_START):
-        return raw
+        return bytes(raw)
     if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("ascii")
-        except UnicodeDecodeError as exc:
-            raise DecodeError("HEX_INVALID", field="transaction", reason="non-ASCII character") from exc
+        return raw
     return parse_hex(raw.strip(), field="transaction")
 
 
