@@ -52,7 +52,8 @@ def decode_call(
                 "INVALID_OPERATION",
                 path,
                 operation=operation,
-                reason="only 0 (CALL) and 1 (DELEGATECALL) exist",
+                reason="mamori verifies CALL (0) and DELEGATECALL (1) only; early Safes used 2 for CREATE",
+                reason_ja="mamori が検証できるのは CALL (0) と DELEGATECALL (1) のみです（初期の Safe では 2 が CREATE）",
             )
         )
         return CallNode(operation, to, value, data, "invalid_operation", to_label=label)
@@ -72,7 +73,7 @@ def decode_call(
             findings.append(finding("DELEGATECALL_UNTRUSTED", path, target=to))
             return _describe_untrusted_delegatecall(to, value, data, label)
         return _decode_library_call(trusted, value, data, ctx, path, findings)
-    return _decode_plain_call(to, value, data, ctx, path, findings, label)
+    return _decode_plain_call(to, value, data, ctx, path, findings, known)
 
 
 def _describe_untrusted_delegatecall(to: bytes, value: int, data: bytes, label: str | None) -> CallNode:
@@ -162,8 +163,9 @@ def _decode_plain_call(
     ctx: CallContext,
     path: str,
     findings: list[Finding],
-    label: str | None,
+    known: KnownContract | None,
 ) -> CallNode:
+    label = known.label if known else None
     if not data:
         if value:
             return tuple.__new__(CallNode, (0, to, value, data, "native_transfer", None, (), (), label, "", ""))
@@ -190,7 +192,6 @@ def _decode_plain_call(
         )
     spec = fn.CALL_FUNCTIONS.get(data[:4]) if len(data) >= 4 else None
     is_self = ctx.wallet is not None and to == ctx.wallet and ctx.in_wallet_context
-    known = ctx.registry.get(to)
     is_batch_contract = known is not None and known.role in ("multisend", "multisend_call_only")
     if (
         spec is None
