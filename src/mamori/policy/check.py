@@ -7,12 +7,11 @@ the screening index and ``now`` are arguments; only parsing and the (pure) verif
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from mamori.chains.evm.encoding import parse_uint
-from mamori.errors import InputError, MamoriError
+from mamori.errors import InputError
 from mamori.policy.evaluate import Verdict, evaluate
 from mamori.policy.facts import (
     AddressBookEntry,
@@ -46,19 +45,9 @@ def check_request(
     screen: Screen | None = None,
 ) -> Verdict:
     request = parse_request(request_document)
-    wallet = policy.wallets.get(request.wallet)
-    chain = wallet.chain if wallet is not None else request.chain
-    try:
-        request = _with_normalised_destination(request, chain)
-    except MamoriError as exc:
-        raise InputError("REQUEST_INVALID", reason=f"destination: {exc.message_en}") from exc
     transaction = _verify_transaction(request, policy, registry)
     facts = parse_facts(facts_document, policy, request, transaction, now=now, screen=screen)
     return evaluate(request, policy, facts, now=now)
-
-
-def _with_normalised_destination(request: WithdrawalRequest, chain: str) -> WithdrawalRequest:
-    return replace(request, destination=normalise_address(chain, request.destination))
 
 
 def _verify_transaction(
@@ -109,7 +98,7 @@ def parse_facts(
             _amount(v.get("amount", 0), f"velocity.{limit}.amount"),
         )
         for limit, v in _mapping(doc.get("velocity"), "velocity").items()
-        if isinstance(v, Mapping)
+        if _is_object(v, f"velocity.{limit}")
     }
     if "history" in doc:
         computed = velocity_counters(policy, request, _history(doc["history"], policy), now=now)
@@ -121,9 +110,7 @@ def parse_facts(
     screening: dict[str, tuple[ScreeningHit, ...]] = {}
     for address, hits in _mapping(doc.get("screening"), "screening").items():
         screening[normalise_address(request.chain, address)] = tuple(
-            ScreeningHit(str(h.get("list")), str(h.get("version", "")), str(h.get("listed_as", address)))
-            for h in _list(hits, f"screening.{address}")
-            if isinstance(h, Mapping)
+            _hit(h, f"screening.{address}[{i}]", address) for i, h in enumerate(_list(hits, f"screening.{address}"))
         )
     if screen is not None:
         targets = [request.destination, *(transaction.addresses if transaction else ())]
@@ -132,9 +119,7 @@ def parse_facts(
             if found:
                 screening[address] = screening.get(address, ()) + found
     approvals = tuple(
-        Approval(str(item.get("approver")), parse_timestamp(item.get("at"), field=f"approvals[{i}].at"))
-        for i, item in enumerate(_list(doc.get("approvals"), "approvals"))
-        if isinstance(item, Mapping)
+        _approval(item, f"approvals[{i}]") for i, item in enumerate(_list(doc.get("approvals"), "approvals"))
     )
     return Facts(balances, velocity, book, screening, transaction, approvals)
 
@@ -191,6 +176,19 @@ def _history(value: object, policy: Policy) -> list[PastWithdrawal]:
     return items
 
 
+def _hit(item: object, at: str, address: str) -> ScreeningHit:
+    # A malformed hit is an error, never dropped: dropping it would let a listed address through.
+    if not isinstance(item, Mapping) or not isinstance(item.get("list"), str) or not item["list"]:
+        raise InputError("FIELD_TYPE_INVALID", field=at, expected='{"list": …, "version": …, "listed_as": …}')
+    return ScreeningHit(item["list"], str(item.get("version", "")), str(item.get("listed_as", address)))
+
+
+def _approval(item: object, at: str) -> Approval:
+    if not isinstance(item, Mapping) or not isinstance(item.get("approver"), str):
+        raise InputError("FIELD_TYPE_INVALID", field=at, expected='{"approver": …, "at": …}')
+    return Approval(item["approver"], parse_timestamp(item.get("at"), field=f"{at}.at"))
+
+
 def _book_entry(item: object, at: str) -> AddressBookEntry:
     if not isinstance(item, Mapping):
         raise InputError("FIELD_TYPE_INVALID", field=at, expected="an object")
@@ -205,6 +203,12 @@ def _book_entry(item: object, at: str) -> AddressBookEntry:
         added_at=parse_timestamp(item.get("added_at"), field=f"{at}.added_at"),
         approved_by=tuple(str(name) for name in approved),
     )
+
+
+def _is_object(value: object, field: str) -> bool:
+    if not isinstance(value, Mapping):
+        raise InputError("FIELD_TYPE_INVALID", field=field, expected="an object")
+    return True
 
 
 def _mapping(value: object, field: str) -> Mapping[str, Any]:

@@ -120,14 +120,13 @@ class _Evaluation:
         local = self.now.astimezone(ZoneInfo(policy.timezone))
         self.weekday, self.minute = local.weekday(), local.hour * 60 + local.minute
         self._check_source()
+        if request.initiator not in policy.people:
+            # Separation of duties needs to know who initiated: an unknown initiator is refused.
+            self.denials.append(reason("INITIATOR_UNKNOWN", "people", initiator=request.initiator))
         self._check_transaction(wallet)
         self._check_screening()
         in_book = self._check_address_book(wallet)
-        candidates = policy.candidates.get((wallet.id, request.asset))
-        if candidates is None:  # a policy built without index_candidates(): consider every rule and limit
-            rules, limits = policy.rules, policy.limits
-        else:
-            rules, limits = candidates.rules_for(request.destination), candidates.limits_for(request.destination)
+        rules, limits = policy.candidates_for(wallet.id, request.asset, request.destination)
         permits = self._check_rules(rules, wallet, in_book)
         self._check_limits(limits, wallet, in_book)
         if self.denials:
@@ -149,8 +148,9 @@ class _Evaluation:
 
     # --- the request, its source and its transaction ------------------------------------------------------
     def _check_source(self) -> None:
-        if not self.policy.require_signed_request:
+        if not self.policy.require_signed_request and self.request.signature is None:
             return
+        # A signature that is present is always checked, required or not: a tampered request is never allowed.
         keys = {key.id: key.ed25519 for key in self.policy.system_of_record}
         problem = signature_problem(self.request, keys)
         if problem is not None:
@@ -169,7 +169,7 @@ class _Evaluation:
                 reason("TX_WALLET_MISMATCH", actual=tx.source, wallet=wallet.id, expected=wallet.address)
             )
         for item in tx.findings:
-            if item.severity in self.policy.findings.deny:
+            if item.severity == "critical" or item.severity in self.policy.findings.deny:
                 self.denials.append(
                     reason(
                         "FINDING_DENIES",
@@ -401,7 +401,7 @@ class _Evaluation:
                 self.notes.append(reason("APPROVER_IS_INITIATOR", approver=item.approver))
             elif item.approver not in self.policy.people:
                 self.notes.append(reason("APPROVER_UNKNOWN", approver=item.approver))
-            elif item.at <= self.now:
+            elif self.request.created_at <= item.at <= self.now:  # only approvals given for this request, so far
                 valid.append(item)
         missing: list[RequiredApproval] = []
         for source, needed in self.requirements:

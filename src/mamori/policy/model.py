@@ -33,6 +33,8 @@ class Wallet:
     address: str
     assets: frozenset[str]
     safe_version: str | None = None  # a Safe wallet's contract version: it decides the hash its owners sign
+    owners: tuple[str, ...] = ()  # a Safe wallet's owners: only they make a collected signature valid
+    threshold: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +156,16 @@ class Policy:
     digest: str = field(default="")  # SHA-256 of the policy text, to record which version decided
     # (wallet, asset) -> the rules and limits that can apply, so a decision reads tens of rules, not thousands
     candidates: Mapping[tuple[str, str], Candidates] = field(default_factory=dict)
+    # The rules and limits the index was built from: a policy changed with dataclasses.replace() no longer
+    # matches them, and the evaluator then scans everything instead of trusting a stale index.
+    indexed_rules: tuple[Rule, ...] = ()
+    indexed_limits: tuple[Limit, ...] = ()
+
+    def candidates_for(self, wallet: str, asset: str, destination: str) -> tuple[tuple[Rule, ...], tuple[Limit, ...]]:
+        index = self.candidates.get((wallet, asset))
+        if index is None or self.indexed_rules is not self.rules or self.indexed_limits is not self.limits:
+            return self.rules, self.limits
+        return index.rules_for(destination), index.limits_for(destination)
 
 
 @dataclass(frozen=True, slots=True)

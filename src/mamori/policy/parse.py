@@ -11,14 +11,13 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 
 from mamori.chains.evm.safe.versions import parse_safe_version
 from mamori.errors import MamoriError
@@ -62,6 +61,16 @@ class PolicyError(MamoriError):
         return body
 
 
+def _is_integer(_checker: object, instance: object) -> bool:
+    # JSON Schema counts 18.0 as an integer; a policy never means a float where it says a count or decimals.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_Validator = validators.extend(  # type: ignore[no-untyped-call]  # jsonschema's extend is untyped
+    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+)
+
+
 @lru_cache(maxsize=1)
 def policy_schema() -> dict[str, Any]:
     text = resources.files("mamori.content").joinpath("policy.schema.json").read_text(encoding="utf-8")
@@ -73,7 +82,7 @@ def load_policy_text(text: str | bytes) -> Policy:
     raw = text.encode("utf-8") if isinstance(text, str) else text
     try:
         document = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:  # PyYAML raises ValueError on bad dates
         raise PolicyError([("(file)", f"not valid YAML: {exc}")]) from exc
     return load_policy(document, digest=hashlib.sha256(raw).hexdigest())
 
@@ -81,7 +90,7 @@ def load_policy_text(text: str | bytes) -> Policy:
 def load_policy(document: Any, *, digest: str = "") -> Policy:
     if document is None or document == {}:
         raise PolicyError([("(file)", "the policy is empty")])
-    validator = Draft202012Validator(policy_schema())
+    validator = _Validator(policy_schema())
     problems = [
         (_location(error.absolute_path), error.message)
         for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
@@ -92,7 +101,9 @@ def load_policy(document: Any, *, digest: str = "") -> Policy:
     policy = builder.build(digest)
     if builder.problems:
         raise PolicyError(builder.problems)
-    return replace(policy, candidates=index_candidates(policy))
+    return replace(
+        policy, candidates=index_candidates(policy), indexed_rules=policy.rules, indexed_limits=policy.limits
+    )
 
 
 def index_candidates(policy: Policy) -> dict[tuple[str, str], Candidates]:
@@ -137,15 +148,23 @@ def _location(path: Any) -> str:
     return text or "(root)"
 
 
+MAX_DURATION_SECONDS = 10 * 366 * 86400  # ten years: longer windows are a mistake, and dates overflow
+
+
 def parse_duration(text: str) -> int:
+    """``48h``, ``1h30m``, ``2d`` or ISO 8601 ``PT48H``: a positive number of seconds, at most ten years."""
     iso = _ISO_DURATION.match(text)
-    if iso and text != "P":
+    if iso:
         days, hours, minutes, seconds = (int(x) if x else 0 for x in iso.groups())
-        return days * 86400 + hours * 3600 + minutes * 60 + seconds
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"{text!r} is not a duration like 48h, 1h30m or PT48H")
-    return sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+        total = days * 86400 + hours * 3600 + minutes * 60 + seconds
+    else:
+        parts = _DURATION.findall(text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            raise ValueError(f"{text!r} is not a duration like 48h, 1h30m or PT48H")
+        total = sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+    if not 0 < total <= MAX_DURATION_SECONDS:
+        raise ValueError(f"the duration {text!r} must be longer than zero and at most ten years")
+    return total
 
 
 class _Builder:
@@ -166,7 +185,7 @@ class _Builder:
         timezone = doc["timezone"]
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory, not a zone
             self.problem("timezone", f"unknown time zone {timezone!r}")
         self.assets = {k: self._asset(k, v) for k, v in doc["assets"].items()}
         self.wallets = {k: self._wallet(k, v) for k, v in doc["wallets"].items()}
@@ -237,7 +256,20 @@ class _Builder:
                 parse_safe_version(version)
             except MamoriError as exc:
                 self.problem(f"{at}.safe_version", exc.message_en)
-        return Wallet(name, item["tier"], item["chain"], address, frozenset(item["assets"]), version)
+        owners: list[str] = []
+        for index, owner in enumerate(item.get("owners", [])):
+            try:
+                owners.append(normalise_address(item["chain"], owner))
+            except MamoriError as exc:
+                self.problem(f"{at}.owners[{index}]", exc.message_en)
+        threshold = item.get("threshold")
+        if threshold is not None and not 1 <= threshold <= len(owners):
+            self.problem(f"{at}.threshold", "needs owners, and must be between 1 and their number")
+        if owners and version is None:
+            self.problem(f"{at}.safe_version", "a Safe wallet with owners needs its safe_version")
+        return Wallet(
+            name, item["tier"], item["chain"], address, frozenset(item["assets"]), version, tuple(owners), threshold
+        )
 
     def _key(self, index: int, item: Mapping[str, Any]) -> SigningKey:
         try:
@@ -264,19 +296,17 @@ class _Builder:
         return approvals
 
     def _amount(self, at: str, text: str) -> tuple[int, str]:
+        """``"12.5 ETH"`` -> base units, exactly (integer arithmetic: no decimal context can round it)."""
         number, asset_id = text.split(" ")
         asset = self.assets.get(asset_id)
         if asset is None:
             self.problem(at, f"asset {asset_id!r} is not defined")
             return 0, asset_id
-        try:
-            scaled = Decimal(number).scaleb(asset.decimals)
-        except InvalidOperation:
-            self.problem(at, f"{number!r} is not a decimal amount")
-            return 0, asset_id
-        if scaled != scaled.to_integral_value():
+        whole, _, fraction = number.partition(".")
+        if len(fraction) > asset.decimals:
             self.problem(at, f"{number} has more decimals than {asset_id} ({asset.decimals})")
-        return int(scaled), asset_id
+            return 0, asset_id
+        return int(whole) * 10**asset.decimals + int(fraction.ljust(asset.decimals, "0") or "0"), asset_id
 
     def _window(self, at: str, item: Mapping[str, Any]) -> TimeWindow:
         def minutes(value: str) -> int:

@@ -23,6 +23,10 @@ REASON_CATALOG: Mapping[str, tuple[str, str]] = {
         "Key {key_id} is not a system-of-record key of this policy.",
         "鍵 {key_id} はこのポリシーの基幹システム鍵ではありません。",
     ),
+    "INITIATOR_UNKNOWN": (
+        "The initiator {initiator} is not a person or system in this policy: separation of duties cannot be checked.",
+        "起票者 {initiator} はこのポリシーに登録されていません。職務分掌を確認できません。",
+    ),
     "WALLET_UNKNOWN": ("Wallet {wallet} is not in the policy.", "ウォレット {wallet} はポリシーに登録されていません。"),
     "ASSET_NOT_ALLOWED": (
         "Asset {asset} is not an asset of wallet {wallet} in this policy.",

@@ -19,7 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from mamori.chains.evm.encoding import parse_hex, parse_uint
-from mamori.errors import InputError
+from mamori.errors import InputError, MamoriError
+from mamori.policy.facts import normalise_address
 
 SIGNED_FIELDS = ("request_id", "created_at", "initiator", "wallet", "chain", "asset", "amount", "destination")
 
@@ -71,6 +72,11 @@ def parse_request(document: object) -> WithdrawalRequest:
     amount = parse_uint(texts["amount"], field="amount")
     if amount == 0:
         raise InputError("INTEGER_INVALID", field="amount", reason="a withdrawal moves a positive amount")
+    try:
+        # Compared in normalised form everywhere (address book, screening, the transaction's destination).
+        destination = normalise_address(texts["chain"], texts["destination"])
+    except MamoriError as exc:
+        raise InputError("REQUEST_INVALID", reason=f"destination: {exc.message_en}") from exc
     return WithdrawalRequest(
         request_id=texts["request_id"],
         created_at=parse_timestamp(texts["created_at"], field="created_at"),
@@ -79,7 +85,7 @@ def parse_request(document: object) -> WithdrawalRequest:
         chain=texts["chain"],
         asset=texts["asset"],
         amount=amount,
-        destination=texts["destination"].strip(),
+        destination=destination,
         signed_payload=orjson.dumps(texts, option=orjson.OPT_SORT_KEYS),
         signature=_parse_signature(document.get("signature")),
         transaction=_parse_transaction(document.get("transaction")),
@@ -132,7 +138,27 @@ def signature_problem(request: WithdrawalRequest, keys: Mapping[str, bytes]) -> 
         Ed25519PublicKey.from_public_bytes(public_key).verify(request.signature.signature, request.signed_payload)
     except (InvalidSignature, ValueError):
         return "REQUEST_SIGNATURE_INVALID", key_id
+    if not _payload_describes(request):
+        # The signature is over the payload as written; a request whose fields were changed afterwards
+        # (dataclasses.replace, a bug, an attacker with memory access) no longer says what was signed.
+        return "REQUEST_SIGNATURE_INVALID", key_id
     return None
+
+
+def _payload_describes(request: WithdrawalRequest) -> bool:
+    try:
+        signed = orjson.loads(request.signed_payload)
+        return bool(
+            all(
+                signed[name] == getattr(request, name)
+                for name in ("request_id", "initiator", "wallet", "chain", "asset")
+            )
+            and parse_uint(signed["amount"], field="amount") == request.amount
+            and parse_timestamp(signed["created_at"], field="created_at") == request.created_at
+            and normalise_address(signed["chain"], signed["destination"]) == request.destination
+        )
+    except (MamoriError, KeyError, TypeError, orjson.JSONDecodeError):
+        return False
 
 
 def _parse_signature(value: object) -> RequestSignature | None:
