@@ -20,30 +20,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from mamori.intel.lists import ListSource
+from mamori.intel.screening import ScreeningIndexBuilder
 from mamori.policy.evaluate import evaluate
-from mamori.policy.facts import Facts, ScreeningHit
+from mamori.policy.facts import ScreeningHit
 from mamori.policy.parse import load_policy
 from policy_corpus import NOW, large_policy, requests_and_facts
 
 
 def build_screening(count: int, listed: list[str]) -> Callable[[str], tuple[ScreeningHit, ...]]:
-    """The screening index of mamori.intel when present; otherwise a dict stand-in (reported as such)."""
+    """mamori's screening index holding ``count`` addresses, ``listed`` among them."""
     rng = random.Random(5)
     addresses = ["0x" + rng.randbytes(20).hex() for _ in range(count - len(listed))] + listed
-    try:
-        from mamori.intel.screening import ScreeningIndex  # noqa: F401 - probed for availability
-    except ImportError:
-        print(f"  screening: dict of {count:,} addresses (mamori.intel not available)")
-        hit = (ScreeningHit("bench", "1", "listed"),)
-        table = dict.fromkeys(addresses, hit)
-        return lambda address: table.get(address, ())
-    return _intel_lookup(addresses)
+    builder = ScreeningIndexBuilder()
+    builder.add_many(ListSource("bench-list", "1", "0" * 64), addresses)
+    index = builder.build()
 
+    def lookup(address: str) -> tuple[ScreeningHit, ...]:
+        return tuple(ScreeningHit(h.list_name, h.list_version, h.listed_as) for h in index.lookup(address))
 
-def _intel_lookup(addresses: list[str]) -> Callable[[str], tuple[ScreeningHit, ...]]:
-    from mamori.intel.screening import screening_lookup_for_bench
-
-    return screening_lookup_for_bench(addresses)
+    return lookup
 
 
 def measure(label: str, decide: Callable[[], object], count: int) -> tuple[float, float, float]:
@@ -104,7 +100,6 @@ def main() -> None:
     print(
         f"  ratio: {rate / peer_rate:.1f}x the peer's rate; p99 {p99:.1f} us (goal <= 200 us; peer {peer_p99:.1f} us)"
     )
-    _ = Facts  # imported for type clarity in corpus use
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ def large_policy(seed: int = 7, rules: int = 900, limits: int = 100) -> tuple[di
         f"p{i:02d}": {"organisation": f"org{i % 8}", "employee": i % 5 != 0, "groups": [f"g{i % 4}", "all"]}
         for i in range(32)
     }
+    people.update(
+        {f"bot{i}": {"organisation": "operations", "employee": True, "groups": ["initiators"]} for i in range(60)}
+    )
     named = [address(rng) for _ in range(400)]
     items: list[dict[str, Any]] = []
     for index, wallet in enumerate(wallets):

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from mamori.errors import ERROR_CATALOG
+from mamori.intel.addresses import NOTE_MESSAGES
 from mamori.policy.reasons import REASON_CATALOG
 from mamori.verify.codes import FINDING_CATALOG
 
@@ -18,7 +19,8 @@ def render() -> str:
         "",
         "Every finding and error mamori reports has a stable code. Codes are part of the interface: once released",
         "they never change meaning and are never reused. This page is generated from the catalogs in",
-        "`src/mamori/verify/codes.py`, `src/mamori/policy/reasons.py` and `src/mamori/errors.py` by `make docs`; the tests check it is current.",
+        "`src/mamori/verify/codes.py`, `src/mamori/policy/reasons.py`, `src/mamori/intel/addresses.py` and",
+        "`src/mamori/errors.py` by `make docs`; the tests check it is current.",
         "",
         "## Finding codes",
         "",
@@ -39,6 +41,16 @@ def render() -> str:
         "|---|---|---|",
     ]
     lines += [f"| `{code}` | {en} | {ja} |" for code, (en, ja) in REASON_CATALOG.items()]
+    lines += [
+        "",
+        "## Screening notes",
+        "",
+        "Notes on how an address was read by `mamori screen` (they never stop a match).",
+        "",
+        "| code | meaning (en) | 意味 (ja) |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{code}` | {en} | {ja} |" for code, (en, ja) in NOTE_MESSAGES.items()]
     lines += [
         "",
         "## Error codes",

@@ -112,6 +112,22 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         "The withdrawal request is invalid: {reason}",
         "出金リクエストが不正です: {reason}",
     ),
+    "ADDRESS_EMPTY": (
+        "Field '{field}' is empty: there is no address to screen",
+        "フィールド '{field}' が空です。照合するアドレスがありません",
+    ),
+    "LIST_EMPTY": (
+        "List {list} holds no address ({files}); it is not used for screening",
+        "リスト {list} にアドレスがありません（{files}）。照合には使用しません",
+    ),
+    "SCREENING_INDEX_INVALID": (
+        "Screening index {source} cannot be used: {reason}; rebuild it from the lists",
+        "照合インデックス {source} を使用できません: {reason}。リストから再作成してください",
+    ),
+    "SCREENING_LIST_REQUIRED": (
+        "No list to screen against: give --ofac, --fbi, --list, --intel or --index",
+        "照合するリストがありません: --ofac、--fbi、--list、--intel または --index を指定してください",
+    ),
     "USAGE_INVALID": (
         "Invalid usage: {reason}",
         "使い方が正しくありません: {reason}",

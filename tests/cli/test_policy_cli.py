@@ -441,3 +441,41 @@ def test_the_example_of_docs_policy_md_runs_as_shown(cli: Run, tmp_path: Path, m
             assert shown == [line.rstrip() for line in expected.splitlines()], command
             checked += 1
     assert checked >= 4
+
+
+# --- screening lists consulted by `policy check` ----------------------------------------------------------------
+INTEL = ROOT.parent / "shared" / "data" / "intel"
+
+
+@pytest.mark.skipif(not INTEL.exists(), reason="needs ../shared/data/intel beside the repository")
+def test_check_screens_against_the_lists_of_the_intel_folder(cli: Run, tmp_path: Path) -> None:
+    request, facts, now = files(tmp_path, "fbi-listed-destination")
+    facts.write_text(json.dumps({"history": []}), encoding="utf-8")  # no hit given: the lists must find it
+    base = ("policy", "check", "--policy", str(SAMPLE), "--facts", str(facts), "--now", now, str(request), "--json")
+    unscreened = cli(*base)
+    assert "SCREENING_HIT" not in {r["code"] for r in unscreened.json()["reasons"]}
+    screened = cli(*base, "--intel", str(INTEL))
+    assert screened.code == 1
+    hits = [r for r in screened.json()["reasons"] if r["code"] == "SCREENING_HIT"]
+    assert [h["details"]["list"] for h in hits] == ["fbi-psa250226-bybit"]
+    assert hits[0]["details"]["address"] == "0x51e9d833ecae4e8d9d8be17300aee6d3398c135d"
+
+
+def test_a_required_list_that_was_not_consulted_denies(cli: Run, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        SAMPLE.read_text(encoding="utf-8").replace(
+            "screening:\n  deny: true", "screening:\n  deny: true\n  require: [own-blocklist]"
+        ),
+        encoding="utf-8",
+    )
+    blocklist = tmp_path / "blocked.txt"
+    blocklist.write_text("0x" + "de" * 20 + "\n", encoding="utf-8")
+    request, facts, now = files(tmp_path, "hot-routine-eth-allowed")
+    base = ("policy", "check", "--policy", str(policy), "--facts", str(facts), "--now", now, str(request), "--json")
+    without = cli(*base)
+    assert without.code == 1
+    assert "FACT_MISSING" in {r["code"] for r in without.json()["reasons"]}
+    consulted = cli(*base, "--list", f"own-blocklist={blocklist}")
+    assert consulted.code == 0, consulted.stdout
+    assert consulted.json()["decision"] == "allow"

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from mamori.errors import ERROR_CATALOG
+from mamori.intel.addresses import NOTE_MESSAGES
 from mamori.policy.reasons import REASON_CATALOG
 from mamori.verify.codes import FINDING_CATALOG, SEVERITIES
 
@@ -31,7 +32,7 @@ def test_every_policy_reason_is_documented() -> None:
 
 
 def test_codes_are_upper_snake_and_distinct() -> None:
-    codes = [*FINDING_CATALOG, *ERROR_CATALOG, *REASON_CATALOG]
+    codes = [*FINDING_CATALOG, *ERROR_CATALOG, *REASON_CATALOG, *NOTE_MESSAGES]
     assert len(codes) == len(set(codes))
     assert all(re.fullmatch(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)*", code) for code in codes)
 
@@ -45,4 +46,4 @@ def test_page_is_generated_from_the_catalogs() -> None:
 
 def test_documented_codes_exist() -> None:
     documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", DOC, flags=re.MULTILINE))
-    assert documented == set(FINDING_CATALOG) | set(ERROR_CATALOG) | set(REASON_CATALOG)
+    assert documented == set(FINDING_CATALOG) | set(ERROR_CATALOG) | set(REASON_CATALOG) | set(NOTE_MESSAGES)

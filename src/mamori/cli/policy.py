@@ -8,14 +8,18 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
 from mamori.cli.batch import run_batch
 from mamori.cli.io import parse_json, read_bytes, read_json
+from mamori.cli.screen import FbiOption, IndexOption, IntelOption, ListOption, OfacOption
 from mamori.errors import InputError
+
+if TYPE_CHECKING:
+    from mamori.policy.check import Screen
 
 app = typer.Typer(help="Withdrawal policy: validate it, and decide requests against it.", no_args_is_help=True)
 
@@ -63,8 +67,16 @@ def check(
     ] = None,
     as_json: JsonOption = False,
     lang: Annotated[str, typer.Option("--lang", help="en, ja or both")] = "both",
+    lists: ListOption = None,
+    ofac: OfacOption = None,
+    fbi: FbiOption = None,
+    intel: IntelOption = None,
+    index: IndexOption = None,
 ) -> None:
-    """Decide a withdrawal request: allow, deny or needs_approval, with reasons in English and Japanese."""
+    """Decide a withdrawal request: allow, deny or needs_approval, with reasons in English and Japanese.
+
+    Screening lists (--intel, --ofac, --fbi, --list, --index, as for `mamori screen`) are consulted for the
+    destination and every address the attached transaction touches."""
     from mamori.policy.check import check_request
     from mamori.policy.parse import load_policy_text
     from mamori.policy.request import parse_timestamp
@@ -76,9 +88,12 @@ def check(
     moment = parse_timestamp(now, field="--now") if now is not None else datetime.now(UTC)
     shared_facts: object = read_json(str(facts)) if facts is not None else {}
     registry = default_registry()
+    screen, screened = _screening(lists or [], ofac, fbi, intel, index)
 
     def decide(document: object, facts_document: object) -> dict[str, Any]:
-        verdict = check_request(document, loaded, facts_document, now=moment, registry=registry)
+        verdict = check_request(
+            document, loaded, facts_document, now=moment, registry=registry, screen=screen, screened_lists=screened
+        )
         result = verdict.to_json()
         result["verdict"] = "ok" if verdict.decision == "allow" else "blocked"
         return result
@@ -101,6 +116,22 @@ def check(
     else:
         _render(result, lang)
     raise typer.Exit(0 if result["decision"] == "allow" else 1)
+
+
+def _screening(
+    lists: list[str], ofac: Path | None, fbi: Path | None, intel: Path | None, index: Path | None
+) -> tuple[Screen | None, frozenset[str]]:
+    if not (lists or ofac or fbi or intel or index):
+        return None, frozenset()
+    from mamori.cli.screen import load_screening_index
+    from mamori.policy.facts import ScreeningHit
+
+    screening_index, _ = load_screening_index(lists, ofac, fbi, intel, index)
+
+    def screen(_chain: str, address: str) -> tuple[ScreeningHit, ...]:
+        return tuple(ScreeningHit(h.list_name, h.list_version, h.listed_as) for h in screening_index.lookup(address))
+
+    return screen, frozenset(source.name for source in screening_index.lists)
 
 
 def _render(result: dict[str, Any], lang: str) -> None:

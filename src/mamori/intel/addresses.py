@@ -86,14 +86,14 @@ class ScreenKey:
 def normalise(text: str, hint: str | None = None) -> ScreenKey:
     """The canonical form of ``text``; ``hint`` is an asset label or chain name (``ETH``, ``XBT``, ``tron`` …).
 
-    Raises :class:`InputError` (``ADDRESS_INVALID``) only for text that is empty once stripped; any other text is
+    Raises :class:`InputError` (``ADDRESS_EMPTY``) only for text that is empty once stripped; any other text is
     at worst family ``other``, matched exactly.
     """
     if not isinstance(text, str):
         raise InputError("FIELD_TYPE_INVALID", field="address", expected="a string")
     family, canonical, chains, notes = classify(text.strip())
     if not canonical:
-        raise InputError("ADDRESS_INVALID", field="address", reason="empty")
+        raise InputError("ADDRESS_EMPTY", field="address")
     chain, label_notes = _pick_chain(chains, hint)
     return ScreenKey(family, canonical, chain, notes + label_notes)
 

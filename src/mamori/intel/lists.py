@@ -239,6 +239,10 @@ class _Collector:
     def finish(
         self, name: str, version: str | None, disagreements: tuple[str, ...] = (), upstream: str | None = None
     ) -> AddressList:
+        if not self.entries:
+            # A list that yields nothing is far likelier a truncated download than a real empty list, and
+            # screening against it would answer "not listed" for everything.
+            raise InputError("LIST_EMPTY", list=name, files=", ".join(self.files))
         digest = _combined_digest(self.file_digests)
         source = ListSource(name, version or f"sha256:{digest[:16]}", digest)
         report = LoadReport(

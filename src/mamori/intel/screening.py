@@ -1,16 +1,12 @@
 """The screening index: is this address on a list, which list, which version, as what?
 
 Each list is one frozen segment: the 64-bit BLAKE2b keys of its normalised addresses in a sorted ``array('Q')``,
-a parallel array of asset-label ids, and the texts as listed, concatenated in key order with an offsets array.
-That is 8 + 1 + 4 bytes plus the listed text per entry (≈ 55 bytes for a 42-character address) and no Python
-object per entry, which is what lets 10 million addresses fit one process (docs/screening.md has the figures).
-
-A lookup normalises the query, hashes it and binary-searches each segment. A key match is confirmed by
-normalising the listed text again and comparing canonical forms, so a 64-bit collision can never produce a hit:
-no false positives, and no false negatives because equal canonical forms always hash equal.
-
-Segments are per list name, so re-importing a list (a newer OFAC snapshot) swaps its segment whole: what the new
-snapshot no longer holds is revoked, not merely left behind. Indexes are immutable; every change returns a new one.
+a parallel array of asset-label ids, and the listed texts concatenated in key order with an offsets array:
+8 + 1 + 4 bytes plus the text per entry and no Python object per entry, which is what lets 10 million addresses
+fit one process (docs/screening.md has the figures). A lookup hashes the normalised query and binary-searches
+each segment; a key match is confirmed against the listed text, so a 64-bit collision can never produce a hit,
+and equal canonical forms always hash equal, so no listed address is missed. Re-importing a list (a newer OFAC
+snapshot) swaps its segment whole, revoking what it no longer holds. Every change returns a new index.
 """
 
 from __future__ import annotations
@@ -28,7 +24,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 import orjson
 
 from mamori.errors import InputError
-from mamori.intel.addresses import NORMALISER_VERSION, NOTE_MESSAGES, Family, ScreenKey, classify, normalise
+from mamori.intel.addresses import (
+    CASE_INSENSITIVE_FAMILIES,
+    NORMALISER_VERSION,
+    NOTE_MESSAGES,
+    Family,
+    ScreenKey,
+    classify,
+    normalise,
+)
 from mamori.intel.lists import AddressList, ListSource
 
 if TYPE_CHECKING:
@@ -36,9 +40,12 @@ if TYPE_CHECKING:
     IntArray: TypeAlias = array[int] | memoryview
 
 
+_KEY_PREFIXES = {family: f"{family.value}:".encode("ascii") for family in Family}
+
+
 def index_key(family: Family, normalised: str) -> int:
-    """The 64-bit key of a normalised address (BLAKE2b of ``family:canonical``)."""
-    data = f"{family.value}:{normalised}".encode("utf-8", "surrogatepass")
+    """The 64-bit key of a normalised address: BLAKE2b-64 of ``family:canonical`` in UTF-8, little-endian."""
+    data = _KEY_PREFIXES[family] + normalised.encode("utf-8", "surrogatepass")
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
@@ -80,45 +87,41 @@ class ScreenResult(NamedTuple):
         }
 
 
-class _Segment:
+class _Segment(NamedTuple):
     """One list's entries, frozen and sorted by key. The arrays may live in a memory-mapped file."""
 
-    __slots__ = ("_assets", "_keys", "_offsets", "_texts", "labels", "source")
+    source: ListSource
+    labels: tuple[str | None, ...]  # asset labels; ``assets`` holds indexes into this
+    keys: IntArray
+    assets: IntArray
+    offsets: IntArray  # entry i's listed text is texts[offsets[i]:offsets[i + 1]]
+    texts: bytes | memoryview
 
-    def __init__(
-        self,
-        source: ListSource,
-        labels: tuple[str | None, ...],
-        keys: IntArray,
-        assets: IntArray,
-        offsets: IntArray,
-        texts: bytes | memoryview,
-    ) -> None:
-        self.source, self.labels = source, labels
-        self._keys, self._assets, self._offsets, self._texts = keys, assets, offsets, texts
-
-    def __len__(self) -> int:
-        return len(self._keys)
+    @property
+    def entries(self) -> int:
+        return len(self.keys)
 
     @property
     def nbytes(self) -> int:
-        return sum(memoryview(part).nbytes for part in self.sections())
+        return sum(memoryview(part).nbytes for part in self[2:])
 
     def find(self, key: int, family: Family, normalised: str, text: str) -> list[Hit]:
         """Entries with this key whose listed text normalises as the query's (``text``, stripped) does."""
-        keys, offsets = self._keys, self._offsets
+        keys, offsets = self.keys, self.offsets
         position = bisect_left(keys, key)
         hits = []
         while position < len(keys) and keys[position] == key:
-            listed = bytes(self._texts[offsets[position] : offsets[position + 1]]).decode("utf-8", "surrogatepass")
-            # Identical text needs no second normalisation; otherwise normalise to rule out a 64-bit collision.
-            if listed == text or classify(listed, check_case=False)[:2] == (family, normalised):
-                hits.append(Hit(self.source.name, self.source.version, self.labels[self._assets[position]], listed))
+            listed = bytes(self.texts[offsets[position] : offsets[position + 1]]).decode("utf-8", "surrogatepass")
+            # Identical text, or a case variant in a case-insensitive family, is the same address; anything else
+            # is normalised again, which rules out a 64-bit collision.
+            if (
+                listed == text
+                or (family in CASE_INSENSITIVE_FAMILIES and listed.isascii() and listed.lower() == text.lower())
+                or classify(listed, check_case=False)[:2] == (family, normalised)
+            ):
+                hits.append(Hit(self.source.name, self.source.version, self.labels[self.assets[position]], listed))
             position += 1
         return hits
-
-    def sections(self) -> tuple[IntArray, IntArray, IntArray, bytes | memoryview]:
-        return self._keys, self._assets, self._offsets, self._texts
 
 
 class _SegmentBuilder:
@@ -152,25 +155,28 @@ class _SegmentBuilder:
         count, keys, bounds = len(self.keys), self.keys, self.bounds
         if count >= 1 << 32:
             raise InputError("USAGE_INVALID", reason="one list may hold at most 4,294,967,295 entries")
-        # One sort of Python ints holding key and position together: ~2x faster than sorting positions by key.
+        # One sort of plain ints holding key and position together (faster than sorting positions with a key
+        # function, measured 9.0 s against 10.2 s at 10 million), then both arrays are read off it.
         packed = sorted([(key << 32) | position for position, key in enumerate(keys)])
         order = array("I", [item & 0xFFFFFFFF for item in packed])
         sorted_keys = array("Q", [item >> 32 for item in packed])
         del packed
         assets = array("B" if len(self.labels) <= 256 else "H", [self.assets[i] for i in order])
-        source_texts = memoryview(self.texts)
-        texts = bytearray(len(self.texts))
-        at = 0
-        for position in order:
-            start, end = bounds[position], bounds[position + 1]
-            texts[at : at + end - start] = source_texts[start:end]
-            at += end - start
+        # Texts in key order, joined a million at a time: 3x faster than copying each into place, and the
+        # slices alive at once stay bounded (~100 MB) however large the list.
+        listed, step = self.texts, 1 << 20
+        texts = b"".join(
+            [
+                b"".join([listed[bounds[i] : bounds[i + 1]] for i in order[start : start + step]])
+                for start in range(0, count, step)
+            ]
+        )
         offsets = array(
             "I" if len(texts) < 1 << 32 else "Q",
             accumulate((bounds[i + 1] - bounds[i] for i in order), initial=0),
         )
         labels = tuple(sorted(self.labels, key=self.labels.__getitem__))
-        return _Segment(self.source, labels, sorted_keys, assets, offsets, bytes(texts))
+        return _Segment(self.source, labels, sorted_keys, assets, offsets, texts)
 
 
 class ScreeningIndexBuilder:
@@ -194,17 +200,16 @@ class ScreeningIndexBuilder:
     def add_many(self, source: ListSource, addresses: Iterable[str], asset: str | None = None) -> None:
         """The bulk path: no per-entry object is kept, and the loop body is inlined (it runs 10 million times)."""
         segment = self._segment(source)
-        segment.label(asset)
-        label = segment.labels[asset]
+        label = segment.label(asset)
         add_key, add_asset, add_bound = segment.keys.append, segment.assets.append, segment.bounds.append
         texts = segment.texts
-        blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+        blake2b, from_bytes, prefixes = hashlib.blake2b, int.from_bytes, _KEY_PREFIXES
         for address in addresses:
             listed = address.strip()
             if not listed:
-                raise InputError("ADDRESS_INVALID", field=source.name, reason="empty entry")
+                raise InputError("ADDRESS_EMPTY", field=source.name)
             family, canonical, _, _ = classify(listed, check_case=False)
-            identity = f"{family.value}:{canonical}".encode("utf-8", "surrogatepass")
+            identity = prefixes[family] + canonical.encode("utf-8", "surrogatepass")
             add_key(from_bytes(blake2b(identity, digest_size=8).digest(), "little"))  # = index_key()
             add_asset(label)
             texts += listed.encode("utf-8", "surrogatepass")
@@ -239,11 +244,11 @@ class ScreeningIndex:
         return tuple(segment.source for segment in self._segments)
 
     def __len__(self) -> int:
-        return sum(len(segment) for segment in self._segments)
+        return sum(segment.entries for segment in self._segments)
 
     def count(self, name: str) -> int:
         """Entries held for one list (0 if the index has no such list)."""
-        return sum(len(segment) for segment in self._segments if segment.source.name == name)
+        return sum(segment.entries for segment in self._segments if segment.source.name == name)
 
     @property
     def nbytes(self) -> int:
@@ -262,7 +267,7 @@ class ScreeningIndex:
             raise InputError("FIELD_TYPE_INVALID", field="address", expected="a string")
         text = address.strip()
         if not text:
-            raise InputError("ADDRESS_INVALID", field="address", reason="empty")
+            raise InputError("ADDRESS_EMPTY", field="address")
         family, canonical, _, _ = classify(text, check_case=False)
         return self._find(family, canonical, text)
 
@@ -306,8 +311,7 @@ class ScreeningIndex:
         return cls(load_segments(Path(path), verify=verify))
 
 
-_MAGIC = b"MAMORI-SCREENIDX"
-_FORMAT = 1
+_MAGIC, _FORMAT = b"MAMORI-SCREENIDX", 1
 
 
 def _aligned(size: int) -> int:
@@ -318,7 +322,7 @@ def save_index(segments: Sequence[_Segment], path: Path) -> None:
     described, parts, at = [], [], 0
     for segment in segments:
         placed = []
-        for section in segment.sections():
+        for section in segment[2:]:
             view = memoryview(section).cast("B")
             placed.append([at, view.nbytes, getattr(section, "typecode", "B")])
             parts.append(view)
@@ -359,13 +363,17 @@ def load_segments(path: Path, *, verify: bool) -> list[_Segment]:
     try:
         with path.open("rb") as handle:
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError) as exc:  # ValueError: mmap of an empty file
-        raise InputError("INPUT_UNREADABLE", source=str(path), reason=str(exc)) from exc
+    except OSError as exc:
+        raise InputError("INPUT_UNREADABLE", source=str(path), reason=exc.strerror or str(exc)) from exc
+    except ValueError as exc:  # mmap of an empty file
+        raise InputError("SCREENING_INDEX_INVALID", source=str(path), reason="the file is empty") from exc
     view = memoryview(mapped)
     try:
         return _parse(view, verify)
     except (KeyError, TypeError, ValueError, IndexError, orjson.JSONDecodeError) as exc:
-        raise InputError("INPUT_UNREADABLE", source=str(path), reason=f"not a valid screening index ({exc})") from exc
+        raise InputError(
+            "SCREENING_INDEX_INVALID", source=str(path), reason=f"not a valid screening index ({exc})"
+        ) from exc
 
 
 def _parse(view: memoryview, verify: bool) -> list[_Segment]:

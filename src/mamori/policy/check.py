@@ -7,6 +7,7 @@ the screening index and ``now`` are arguments; only parsing and the (pure) verif
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -43,10 +44,14 @@ def check_request(
     now: datetime,
     registry: ContractRegistry,
     screen: Screen | None = None,
+    screened_lists: frozenset[str] = frozenset(),
 ) -> Verdict:
+    """``screen`` looks an address up in the lists named by ``screened_lists`` (the CLI passes the intel index)."""
     request = parse_request(request_document)
     transaction = _verify_transaction(request, policy, registry)
     facts = parse_facts(facts_document, policy, request, transaction, now=now, screen=screen)
+    if screened_lists:
+        facts = replace(facts, screened_lists=facts.screened_lists | screened_lists)
     return evaluate(request, policy, facts, now=now)
 
 
@@ -121,7 +126,8 @@ def parse_facts(
     approvals = tuple(
         _approval(item, f"approvals[{i}]") for i, item in enumerate(_list(doc.get("approvals"), "approvals"))
     )
-    return Facts(balances, velocity, book, screening, transaction, approvals)
+    lists = frozenset(str(name) for name in _list(doc.get("screened_lists"), "screened_lists"))
+    return Facts(balances, velocity, book, screening, transaction, approvals, lists)
 
 
 def velocity_counters(

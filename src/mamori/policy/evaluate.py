@@ -203,6 +203,8 @@ class _Evaluation:
 
     def _check_screening(self) -> None:
         screening = self.policy.screening
+        for name in sorted(screening.require - self.facts.screened_lists):
+            self.denials.append(reason("FACT_MISSING", "screening", fact=f"screening against list {name}"))
         if not screening.deny:
             return
         addresses = [self.request.destination]

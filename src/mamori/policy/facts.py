@@ -78,6 +78,7 @@ class Facts:
     screening: Mapping[str, tuple[ScreeningHit, ...]] = field(default_factory=dict)  # address -> hits
     transaction: TransactionFacts | None = None
     approvals: tuple[Approval, ...] = ()
+    screened_lists: frozenset[str] = frozenset()  # the lists consulted for this decision
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,7 @@ class FindingsPolicy:
 class ScreeningPolicy:
     deny: bool = True
     lists: frozenset[str] = frozenset()  # lists that count; empty means every list
+    require: frozenset[str] = frozenset()  # lists that must have been consulted, or the decision denies
 
 
 @dataclass(frozen=True, slots=True)

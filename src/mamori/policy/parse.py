@@ -224,6 +224,7 @@ class _Builder:
             screening=ScreeningPolicy(
                 deny=bool((doc.get("screening") or {}).get("deny", True)),
                 lists=frozenset((doc.get("screening") or {}).get("lists", [])),
+                require=frozenset((doc.get("screening") or {}).get("require", [])),
             ),
             digest=digest,
         )

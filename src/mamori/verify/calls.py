@@ -53,7 +53,7 @@ def decode_call(
                 path,
                 operation=operation,
                 reason="mamori verifies CALL (0) and DELEGATECALL (1) only; early Safes used 2 for CREATE",
-                reason_ja="mamori が検証できるのは CALL (0) と DELEGATECALL (1) のみです（初期の Safe では 2 が CREATE）",
+                reason_ja="mamori が検証できるのは CALL (0) と DELEGATECALL (1) のみ（初期の Safe では 2 が CREATE）",
             )
         )
         return CallNode(operation, to, value, data, "invalid_operation", to_label=label)
