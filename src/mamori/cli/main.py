@@ -37,6 +37,7 @@ def demo(
     from rich.console import Console
 
     from mamori.cli import render
+    from mamori.verify.context import SafeBook
     from mamori.verify.registry import default_registry
     from mamori.verify.safe import verify_safe_record
 
@@ -44,11 +45,25 @@ def demo(
     sample = resources.files("mamori.content").joinpath("samples/bybit-safe-tx-71.json").read_bytes()
     executed, displayed = orjson.loads(sample)["results"]
     registry = default_registry()
+    # What the exchange itself knows of its cold wallet: version and (the three public) owners, never the API's word.
+    book = SafeBook.from_document(
+        {
+            "safes": [
+                {
+                    "address": executed["safe"],
+                    "chain_id": 1,
+                    "version": "1.1.1",
+                    "owners": [c["owner"] for c in executed["confirmations"]],
+                    "threshold": 3,
+                }
+            ]
+        }
+    )
     console.rule("1. The transaction the signers really signed and the attacker executed (Safe 1.1.1, nonce 71)")
-    signed = verify_safe_record(executed, chain_id=1, safe_version="1.1.1", book=None, registry=registry)
+    signed = verify_safe_record(executed, chain_id=1, safe_version=None, book=book, registry=registry)
     render.render_safe_report(console, signed.to_json(), lang)
     console.rule("2. What the compromised web UI displayed: 30,000 ETH to Bybit's own warm wallet")
-    shown = verify_safe_record(displayed, chain_id=1, safe_version="1.1.1", book=None, registry=registry)
+    shown = verify_safe_record(displayed, chain_id=1, safe_version=None, book=book, registry=registry)
     render.render_safe_report(console, shown.to_json(), lang)
     console.rule("result")
     console.print(
