@@ -128,6 +128,26 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         "No list to screen against: give --ofac, --fbi, --list, --intel or --index",
         "照合するリストがありません: --ofac、--fbi、--list、--intel または --index を指定してください",
     ),
+    "AUDIT_ENTRY_INVALID": (
+        "An audit log entry or leaf hash is malformed: {reason}",
+        "監査ログのエントリまたはリーフハッシュの形式が正しくありません: {reason}",
+    ),
+    "AUDIT_RANGE_INVALID": (
+        "The audit log has no such entry or tree size: {reason}",
+        "監査ログに該当するエントリまたはツリーサイズがありません: {reason}",
+    ),
+    "AUDIT_STATE_INVALID": (
+        "The stored audit log state is corrupt: {reason}; the log cannot be extended until it is rebuilt from its entries",
+        "保存されている監査ログの状態が破損しています: {reason}。エントリから再構築するまでログに追記できません",
+    ),
+    "AUDIT_PROOF_INVALID": (
+        "The {proof} proof does not verify ({reason}): the log cannot show that it holds what is claimed",
+        "{proof_ja}証明を検証できません（{reason}）。ログが主張どおりの内容を保持していることを示せません",
+    ),
+    "AUDIT_TREE_HEAD_INVALID": (
+        "The signed tree head is not valid: {reason}",
+        "署名付きツリーヘッドが無効です: {reason}",
+    ),
     "USAGE_INVALID": (
         "Invalid usage: {reason}",
         "使い方が正しくありません: {reason}",

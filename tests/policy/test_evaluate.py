@@ -83,15 +83,20 @@ def transfer_tx(req: WithdrawalRequest, *, source: str = "", **over: Any) -> Tra
         "problem": None,
         "findings": (),
         "addresses": (req.destination,),
+        "kind": "safe" if source == COLD else "evm",  # the cold wallet is a Safe; the others sign raw transactions
     }
     values.update(over)
     return TransactionFacts(**values)
+
+
+SCREENED = frozenset({"ofac-sdn", "fbi-psa250226-bybit"})  # the lists the sample policy requires
 
 
 def hot_facts(req: WithdrawalRequest, **over: Any) -> Facts:
     values: dict[str, Any] = {
         "velocity": {"hot-velocity": VelocityCounter(0, 0), "hot-daily-eth": VelocityCounter(0, 0)},
         "transaction": transfer_tx(req),
+        "screened_lists": SCREENED,
     }
     values.update(over)
     return Facts(**values)
@@ -113,6 +118,7 @@ def cold_facts(req: WithdrawalRequest, approvers: tuple[str, ...] = ("aiko", "ve
         "address_book": book_entry(added=datetime(2025, 1, 1, tzinfo=UTC)),
         "transaction": transfer_tx(req, source=COLD),
         "approvals": tuple(Approval(name, COLD_NOW - timedelta(minutes=10)) for name in approvers),
+        "screened_lists": SCREENED,
     }
     values.update(over)
     return Facts(**values)
@@ -334,14 +340,14 @@ def test_critical_findings_deny_even_where_the_policy_lets_high_through() -> Non
 # --- screening --------------------------------------------------------------------------------------------------------
 def test_screening_covers_the_destination_and_every_address_of_the_transaction() -> None:
     req = request()
-    hit = (ScreeningHit("fbi-psa250226", "2025-02-26", "TraderTraitor"),)
+    hit = (ScreeningHit("fbi-psa250226-bybit", "2025-02-26", "TraderTraitor"),)
     for screening in ({DEST: hit}, {USDC_CONTRACT: hit}):
         tx = transfer_tx(req, addresses=(USDC_CONTRACT, DEST))
         verdict = evaluate(req, sample(), hot_facts(req, transaction=tx, screening=screening), now=HOT_NOW)
         assert (verdict.decision, codes(verdict)) == ("deny", ["SCREENING_HIT"])
         details = dict(verdict.reasons[0].details)
         assert (details["list"], details["version"], details["listed_as"]) == (
-            "fbi-psa250226",
+            "fbi-psa250226-bybit",
             "2025-02-26",
             "TraderTraitor",
         )
@@ -349,10 +355,10 @@ def test_screening_covers_the_destination_and_every_address_of_the_transaction()
 
 def test_screening_lists_and_switch() -> None:
     req = request()
-    facts = hot_facts(req, screening={DEST: (ScreeningHit("fbi-psa250226", "2025-02-26", "x"),)})
+    facts = hot_facts(req, screening={DEST: (ScreeningHit("fbi-psa250226-bybit", "2025-02-26", "x"),)})
     only_ofac = replace(sample(), screening=ScreeningPolicy(deny=True, lists=frozenset({"ofac-sdn"})))
     assert evaluate(req, only_ofac, facts, now=HOT_NOW).decision == "allow"
-    with_fbi = replace(sample(), screening=ScreeningPolicy(deny=True, lists=frozenset({"fbi-psa250226"})))
+    with_fbi = replace(sample(), screening=ScreeningPolicy(deny=True, lists=frozenset({"fbi-psa250226-bybit"})))
     assert evaluate(req, with_fbi, facts, now=HOT_NOW).decision == "deny"
     off = replace(sample(), screening=ScreeningPolicy(deny=False))
     assert evaluate(req, off, facts, now=HOT_NOW).decision == "allow"
@@ -371,10 +377,11 @@ def test_evaluate_on_a_parsed_request_screens_a_checksummed_destination() -> Non
     }
     signature = {"key_id": "ledger-2026", "ed25519": LEDGER.sign(signing_payload(fields)).hex()}
     req = parse_request({**fields, "signature": signature})
-    hit = (ScreeningHit("fbi-psa250226", "2025-02-26", "TraderTraitor"),)
+    hit = (ScreeningHit("fbi-psa250226-bybit", "2025-02-26", "TraderTraitor"),)
     facts = Facts(
         velocity={"hot-velocity": VelocityCounter(0, 0), "hot-daily-eth": VelocityCounter(0, 0)},
         screening={FBI: hit},
+        screened_lists=SCREENED,
     )
     verdict = evaluate(req, replace(sample(), require_transaction=frozenset()), facts, now=HOT_NOW)
     assert verdict.decision == "deny"
@@ -553,10 +560,13 @@ def test_within_windows_in_another_zone() -> None:
     document["timezone"] = "America/New_York"
     document["rules"][0]["when"]["within"] = {"from": "09:00", "to": "17:00"}
     policy = load_policy(document)
-    req = request()
     # 2026-03-09 14:30 UTC is 10:30 in New York (EDT since 2026-03-08); 2026-03-06 13:30 UTC is 08:30 EST
-    assert evaluate(req, policy, hot_facts(req), now=datetime(2026, 3, 9, 14, 30, tzinfo=UTC)).decision == "allow"
-    assert evaluate(req, policy, hot_facts(req), now=datetime(2026, 3, 6, 13, 30, tzinfo=UTC)).decision == "deny"
+    for now, decision in (
+        (datetime(2026, 3, 9, 14, 30, tzinfo=UTC), "allow"),
+        (datetime(2026, 3, 6, 13, 30, tzinfo=UTC), "deny"),
+    ):
+        req = request(created_at=(now - timedelta(minutes=1)).isoformat())  # a fresh request each time
+        assert evaluate(req, policy, hot_facts(req), now=now).decision == decision
 
 
 # --- approvals --------------------------------------------------------------------------------------------------------
@@ -657,6 +667,38 @@ def test_every_reason_code_renders_in_both_languages() -> None:
     assert {"APPROVALS_REQUIRED", "APPROVER_IS_INITIATOR", "APPROVER_UNKNOWN", "PERMITTED"} == set(
         REASON_CATALOG
     ) - DENY_CODES
+
+
+def test_a_request_is_fresh_and_not_from_the_future() -> None:
+    req = request()
+    fresh = evaluate(req, sample(), hot_facts(req), now=HOT_NOW)
+    assert "REQUEST_STALE" not in codes(fresh)
+    for now in (req.created_at + timedelta(hours=24, seconds=1), req.created_at - timedelta(minutes=6)):
+        assert "REQUEST_STALE" in codes(evaluate(req, sample(), hot_facts(req), now=now))
+
+
+def test_the_network_fee_of_a_raw_transaction_is_capped() -> None:
+    req = request()
+    cap = 5 * ETH // 100  # the sample's 0.05 ETH
+    at_cap = evaluate(req, sample(), hot_facts(req, transaction=transfer_tx(req, max_fee=cap)), now=HOT_NOW)
+    assert "FEE_EXCESSIVE" not in codes(at_cap)
+    drained = evaluate(req, sample(), hot_facts(req, transaction=transfer_tx(req, max_fee=cap + 1)), now=HOT_NOW)
+    assert drained.decision == "deny" and "FEE_EXCESSIVE" in codes(drained)
+    uncapped = evaluate(req, replace(sample(), fee_caps={}), hot_facts(req), now=HOT_NOW)
+    assert "FEE_CAP_MISSING" in codes(uncapped)
+
+
+def test_a_safe_wallet_takes_only_safe_transactions() -> None:
+    req = cold_request()
+    facts = cold_facts(req, transaction=transfer_tx(req, source=COLD, kind="evm"))
+    assert "TX_KIND_MISMATCH" in codes(evaluate(req, sample(), facts, now=COLD_NOW))
+
+
+def test_no_list_consulted_denies() -> None:
+    req = request()
+    verdict = evaluate(req, sample(), hot_facts(req, screened_lists=frozenset()), now=HOT_NOW)
+    assert verdict.decision == "deny"
+    assert [r.details for r in verdict.reasons if r.code == "FACT_MISSING"]
 
 
 def test_every_reason_code_is_documented_in_docs_policy() -> None:

@@ -160,7 +160,9 @@ def facts(draw: st.DrawFn) -> Facts:
             st.dictionaries(
                 addresses,
                 st.lists(
-                    st.builds(ScreeningHit, one_of_or_text("fbi-psa250226"), st.text(max_size=5), st.text(max_size=5)),
+                    st.builds(
+                        ScreeningHit, one_of_or_text("fbi-psa250226-bybit"), st.text(max_size=5), st.text(max_size=5)
+                    ),
                     max_size=2,
                 ).map(tuple),
                 max_size=2,
@@ -314,7 +316,12 @@ def near_allowed(draw: st.DrawFn) -> tuple[WithdrawalRequest, Facts, datetime]:
     request = replace(request, destination=request.destination.lower())
     source = COLD if cold else ""
     transaction: TransactionFacts | None = TransactionFacts(
-        source, (Transfer(None, request.destination, request.amount),), None, (), (request.destination,)
+        source,
+        (Transfer(None, request.destination, request.amount),),
+        None,
+        (),
+        (request.destination,),
+        "safe" if cold else "evm",
     )
     if draw(st.integers(0, 3)) == 0:
         transaction = draw(transactions)
@@ -339,9 +346,19 @@ def near_allowed(draw: st.DrawFn) -> tuple[WithdrawalRequest, Facts, datetime]:
         velocity = {}
     screening: dict[str, tuple[ScreeningHit, ...]] = {}
     if draw(st.integers(0, 4)) == 0:
-        screening = {draw(st.sampled_from([request.destination, FBI])): (ScreeningHit("fbi-psa250226", "v", "x"),)}
+        screening = {
+            draw(st.sampled_from([request.destination, FBI])): (ScreeningHit("fbi-psa250226-bybit", "v", "x"),)
+        }
     balance = draw(st.sampled_from([1_000_000 * ETH, 100 * ETH]))
-    facts = Facts({("eth-cold-1", "ETH"): balance}, velocity, book, screening, transaction, approvals)
+    facts = Facts(
+        {("eth-cold-1", "ETH"): balance},
+        velocity,
+        book,
+        screening,
+        transaction,
+        approvals,
+        frozenset({"ofac-sdn", "fbi-psa250226-bybit"}),
+    )
     return request, facts, now
 
 

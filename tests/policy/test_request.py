@@ -239,7 +239,7 @@ def test_facts_document_is_parsed_into_typed_facts() -> None:
     facts = facts_for(
         {
             "balances": {"eth-cold-1": {"ETH": "5", "USDC": 7}},
-            "velocity": {"hot-velocity": {"count": 2}, "hot-daily-eth": {"count": 1, "amount": "300"}},
+            "velocity": {"hot-velocity": {"count": 2, "amount": "0"}, "hot-daily-eth": {"count": 1, "amount": "300"}},
             "address_book": [
                 {
                     "chain": "eip155:1",
@@ -249,7 +249,9 @@ def test_facts_document_is_parsed_into_typed_facts() -> None:
                     "approved_by": ["aiko", "kenji"],
                 }
             ],
-            "screening": {FBI: [{"list": "fbi-psa250226", "version": "2025-02-26", "listed_as": "TraderTraitor"}]},
+            "screening": {
+                FBI: [{"list": "fbi-psa250226-bybit", "version": "2025-02-26", "listed_as": "TraderTraitor"}]
+            },
             "approvals": [{"approver": "aiko", "at": "2026-03-02T02:59:50+09:00"}],
         }
     )
@@ -258,7 +260,7 @@ def test_facts_document_is_parsed_into_typed_facts() -> None:
     entry = facts.address_book[("eip155:1", DEST.lower())]
     assert entry.approved_by == ("aiko", "kenji") and entry.label == "customer"
     (hit,) = facts.screening[FBI.lower()]
-    assert (hit.list, hit.version, hit.listed_as) == ("fbi-psa250226", "2025-02-26", "TraderTraitor")
+    assert (hit.list, hit.version, hit.listed_as) == ("fbi-psa250226-bybit", "2025-02-26", "TraderTraitor")
     assert facts.approvals[0].at == datetime(2026, 3, 1, 17, 59, 50, tzinfo=UTC)
 
 
@@ -300,7 +302,7 @@ def test_malformed_facts_are_input_errors(document: object) -> None:
 
 
 def test_screening_hits_that_are_not_objects_are_rejected_not_dropped() -> None:
-    document = {"history": [], "screening": {DEST: ["fbi-psa250226"]}}
+    document = {"history": [], "screening": {DEST: ["fbi-psa250226-bybit"]}}
     request = signed()
     request["transaction"] = {"kind": "evm", "raw": unsigned_transfer(DEST, 10**18)}
     try:
@@ -403,11 +405,22 @@ def test_a_huge_velocity_window_is_an_error_or_a_denial_not_a_crash() -> None:
 
 
 # --- check_request: the glue ------------------------------------------------------------------------------------------
+def test_a_counter_without_its_amount_is_not_zero() -> None:
+    request = signed()
+    request["transaction"] = {"kind": "evm", "raw": unsigned_transfer(DEST, 10**18)}
+    with pytest.raises(InputError) as caught:
+        check_request(
+            request, sample(), {"velocity": {"hot-daily-eth": {"count": 5}}}, now=NOW, registry=default_registry()
+        )
+    assert caught.value.code == "FIELD_MISSING"
+
+
 def test_check_request_normalises_the_destination_for_comparison() -> None:
     for destination in (DEST, DEST.lower()):
         request = signed(destination=destination)
         request["transaction"] = {"kind": "evm", "raw": unsigned_transfer(DEST, 10**18)}
-        verdict = check_request(request, sample(), {"history": []}, now=NOW, registry=default_registry())
+        facts = {"history": [], "screened_lists": ["ofac-sdn", "fbi-psa250226-bybit"]}
+        verdict = check_request(request, sample(), facts, now=NOW, registry=default_registry())
         assert verdict.decision == "allow", [r.code for r in verdict.reasons]
 
 

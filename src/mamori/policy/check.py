@@ -99,8 +99,8 @@ def parse_facts(
     }
     velocity = {
         limit: VelocityCounter(
-            _count(v.get("count", 0), f"velocity.{limit}.count"),
-            _amount(v.get("amount", 0), f"velocity.{limit}.amount"),
+            _count(_required(v, "count", f"velocity.{limit}"), f"velocity.{limit}.count"),
+            _amount(_required(v, "amount", f"velocity.{limit}"), f"velocity.{limit}.amount"),
         )
         for limit, v in _mapping(doc.get("velocity"), "velocity").items()
         if _is_object(v, f"velocity.{limit}")
@@ -144,7 +144,10 @@ def velocity_counters(
     for limit in policy.limits:
         if limit.kind != "velocity":
             continue
-        since = window_start(now, limit.window_seconds)
+        try:
+            since = window_start(now, limit.window_seconds)
+        except OverflowError as exc:
+            raise InputError("FIELD_TYPE_INVALID", field="now", expected="a time after the limit's window") from exc
         count = amount = 0
         for past in history:
             recorded = {
@@ -168,12 +171,17 @@ def _history(value: object, policy: Policy) -> list[PastWithdrawal]:
         if not isinstance(item, Mapping):
             raise InputError("FIELD_TYPE_INVALID", field=at, expected="an object")
         wallet = policy.wallets.get(str(item.get("wallet")))
-        chain = wallet.chain if wallet else ""
+        asset = str(item.get("asset"))
+        # A row that names no known wallet or asset would silently count for nothing: refuse it instead.
+        if wallet is None:
+            raise InputError("FIELD_TYPE_INVALID", field=f"{at}.wallet", expected="a wallet of the policy")
+        if asset not in policy.assets:
+            raise InputError("FIELD_TYPE_INVALID", field=f"{at}.asset", expected="an asset of the policy")
         items.append(
             PastWithdrawal(
-                wallet=str(item.get("wallet")),
-                asset=str(item.get("asset")),
-                destination=normalise_address(chain, str(item.get("destination", ""))),
+                wallet=wallet.id,
+                asset=asset,
+                destination=normalise_address(wallet.chain, str(item.get("destination", ""))),
                 initiator=str(item.get("initiator", "")),
                 amount=_amount(item.get("amount"), f"{at}.amount"),
                 at=parse_timestamp(item.get("at"), field=f"{at}.at"),
@@ -209,6 +217,13 @@ def _book_entry(item: object, at: str) -> AddressBookEntry:
         added_at=parse_timestamp(item.get("added_at"), field=f"{at}.added_at"),
         approved_by=tuple(str(name) for name in approved),
     )
+
+
+def _required(item: Mapping[str, Any], key: str, at: str) -> object:
+    # A counter without its count or amount is not zero: it is a fact nobody gathered.
+    if key not in item:
+        raise InputError("FIELD_MISSING", field=f"{at}.{key}")
+    return item[key]
 
 
 def _is_object(value: object, field: str) -> bool:

@@ -10,6 +10,7 @@ No I/O and no clock: everything it knows comes in as arguments. The rules of dec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -120,6 +121,7 @@ class _Evaluation:
         local = self.now.astimezone(ZoneInfo(policy.timezone))
         self.weekday, self.minute = local.weekday(), local.hour * 60 + local.minute
         self._check_source()
+        self._check_age()
         if request.initiator not in policy.people:
             # Separation of duties needs to know who initiated: an unknown initiator is refused.
             self.denials.append(reason("INITIATOR_UNKNOWN", "people", initiator=request.initiator))
@@ -157,6 +159,25 @@ class _Evaluation:
             code, key_id = problem
             self.denials.append(reason(code, "system_of_record", key_id=key_id))
 
+    def _check_age(self) -> None:
+        created, now = self.request.created_at, self.now
+        if created > now + timedelta(minutes=5):  # a little clock skew between the ledger and the guard
+            problem, problem_ja = "dated in the future", "未来の日時です"
+        elif now - created > timedelta(seconds=self.policy.request_max_age_seconds):
+            problem, problem_ja = "older than the policy accepts", "ポリシーが受け付ける期間より古くなっています"
+        else:
+            return
+        self.denials.append(
+            reason(
+                "REQUEST_STALE",
+                "request_max_age",
+                created_at=created.isoformat(),
+                now=now.isoformat(),
+                problem=problem,
+                problem_ja=problem_ja,
+            )
+        )
+
     def _check_transaction(self, wallet: Wallet) -> None:
         tx = self.facts.transaction
         if tx is None:
@@ -164,6 +185,13 @@ class _Evaluation:
                 self.denials.append(reason("TX_MISSING", "require_transaction", tier=wallet.tier))
             return
         request = self.request
+        is_safe_wallet = wallet.safe_version is not None or bool(wallet.owners)
+        expected_kind = "safe" if is_safe_wallet else "evm"
+        if tx.kind != expected_kind:
+            # An EOA transaction for a Safe wallet (or the reverse) moves someone else's funds, or nobody's.
+            self.denials.append(reason("TX_KIND_MISMATCH", wallet=wallet.id, expected=expected_kind, actual=tx.kind))
+        if tx.kind == "evm":
+            self._check_fee(wallet, tx.max_fee)
         if tx.source and tx.source != wallet.address:
             self.denials.append(
                 reason("TX_WALLET_MISMATCH", actual=tx.source, wallet=wallet.id, expected=wallet.address)
@@ -201,10 +229,24 @@ class _Evaluation:
         if transfer.amount != request.amount:
             self.denials.append(reason("TX_AMOUNT_MISMATCH", actual=transfer.amount, expected=request.amount))
 
+    def _check_fee(self, wallet: Wallet, max_fee: int) -> None:
+        native = next((a for a in self.policy.assets.values() if a.chain == wallet.chain and a.contract is None), None)
+        cap = self.policy.fee_caps.get(native.id) if native is not None else None
+        if native is None or cap is None:
+            asset = native.id if native is not None else f"the native coin of {wallet.chain}"
+            self.denials.append(reason("FEE_CAP_MISSING", "fee_caps", asset=asset))
+        elif max_fee > cap:
+            shown = self._units(native.id)
+            self.denials.append(reason("FEE_EXCESSIVE", "fee_caps", fee=shown(max_fee), cap=shown(cap)))
+
     def _check_screening(self) -> None:
         screening = self.policy.screening
-        for name in sorted(screening.require - self.facts.screened_lists):
+        consulted = self.facts.screened_lists
+        # Lists the policy names are lists it relies on: each must have been consulted, as must `require`.
+        for name in sorted((screening.require | screening.lists) - consulted):
             self.denials.append(reason("FACT_MISSING", "screening", fact=f"screening against list {name}"))
+        if screening.deny and not consulted:
+            self.denials.append(reason("FACT_MISSING", "screening", fact="screening against any list"))
         if not screening.deny:
             return
         addresses = [self.request.destination]
@@ -385,10 +427,17 @@ class _Evaluation:
             )
 
     def _amount_text(self, amount: int) -> str:
-        asset = self.policy.assets[self.request.asset]
-        whole, fraction = divmod(amount, 10**asset.decimals)
-        text = f"{whole:,}" + (("." + str(fraction).rjust(asset.decimals, "0").rstrip("0")) if fraction else "")
-        return f"{text} {asset.id}"
+        return self._units(self.request.asset)(amount)
+
+    def _units(self, asset_id: str) -> Callable[[int], str]:
+        asset = self.policy.assets[asset_id]
+
+        def text(amount: int) -> str:
+            whole, fraction = divmod(amount, 10**asset.decimals)
+            digits = f"{whole:,}" + (("." + str(fraction).rjust(asset.decimals, "0").rstrip("0")) if fraction else "")
+            return f"{digits} {asset.id}"
+
+        return text
 
     # --- approvals ---------------------------------------------------------------------------------------------
     def _check_approvals(self) -> list[RequiredApproval]:

@@ -17,11 +17,15 @@ _TRANSFER_KINDS = frozenset({"native_transfer", "erc20_transfer"})
 
 
 def transaction_facts(report: SafeTxReport | EvmTxReport) -> TransactionFacts:
+    max_fee = 0
     if isinstance(report, SafeTxReport):
         source: str | None = hex0x(report.tx.safe)
     else:
         sender = report.tx.sender
         source = hex0x(sender) if sender is not None else None
+        # The network fee comes out of the sending account on top of the value: gas limit x the price cap.
+        price = report.tx.max_fee_per_gas if report.tx.max_fee_per_gas is not None else report.tx.gas_price or 0
+        max_fee = report.tx.gas_limit * price
     transfers: list[Transfer] = []
     problems: list[str] = []
     addresses: list[str] = []
@@ -32,6 +36,8 @@ def transaction_facts(report: SafeTxReport | EvmTxReport) -> TransactionFacts:
         problem="; ".join(problems) or None,
         findings=tuple(_finding_fact(f) for f in report.findings),
         addresses=tuple(dict.fromkeys(addresses)),
+        kind="safe" if isinstance(report, SafeTxReport) else "evm",
+        max_fee=max_fee,
     )
 
 

@@ -61,6 +61,48 @@ class PolicyError(MamoriError):
         return body
 
 
+MAX_POLICY_BYTES = 4 * 1024 * 1024
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML without aliases (an alias bomb of a few KB expands to gigabytes) and without duplicate keys (a second
+    `wallets:` block at the end of a file would silently win)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML stubs leave it untyped
+            raise yaml.constructor.ConstructorError(None, None, "aliases are not allowed in a policy", event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+# Ed25519 points of small order (by y, sign bit ignored): with such a "public key" forged signatures verify.
+_SMALL_ORDER_Y = frozenset(
+    bytes.fromhex(text)
+    for text in (
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    )
+)
+
+
+def weak_ed25519_key(raw: bytes) -> bool:
+    return raw[:31] + bytes((raw[31] & 0x7F,)) in _SMALL_ORDER_Y
+
+
 def _is_integer(_checker: object, instance: object) -> bool:
     # JSON Schema counts 18.0 as an integer; a policy never means a float where it says a count or decimals.
     return isinstance(instance, int) and not isinstance(instance, bool)
@@ -80,8 +122,10 @@ def policy_schema() -> dict[str, Any]:
 
 def load_policy_text(text: str | bytes) -> Policy:
     raw = text.encode("utf-8") if isinstance(text, str) else text
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PolicyError([("(file)", f"larger than {MAX_POLICY_BYTES // 1024} KiB: not a policy")])
     try:
-        document = yaml.safe_load(raw)
+        document = yaml.load(raw, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass, stricter still
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:  # PyYAML raises ValueError on bad dates
         raise PolicyError([("(file)", f"not valid YAML: {exc}")]) from exc
     return load_policy(document, digest=hashlib.sha256(raw).hexdigest())
@@ -226,8 +270,29 @@ class _Builder:
                 lists=frozenset((doc.get("screening") or {}).get("lists", [])),
                 require=frozenset((doc.get("screening") or {}).get("require", [])),
             ),
+            fee_caps=self._fee_caps(doc.get("fee_caps") or {}),
+            request_max_age_seconds=self._duration("request_max_age", doc.get("request_max_age", "24h")),
             digest=digest,
         )
+
+    def _fee_caps(self, item: Mapping[str, str]) -> dict[str, int]:
+        caps: dict[str, int] = {}
+        for asset_id, text in item.items():
+            amount, named = self._amount(f"fee_caps.{asset_id}", text)
+            asset = self.assets.get(asset_id)
+            if named != asset_id:
+                self.problem(f"fee_caps.{asset_id}", f"the cap of {asset_id} must be written in {asset_id}")
+            elif asset is not None and asset.contract is not None:
+                self.problem(f"fee_caps.{asset_id}", "fees are paid in a chain's native asset, not a token")
+            caps[asset_id] = amount
+        return caps
+
+    def _duration(self, at: str, text: str) -> int:
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            self.problem(at, str(exc))
+            return 0
 
     def _asset(self, name: str, item: Mapping[str, Any]) -> Asset:
         contract: bytes | None = None
@@ -278,6 +343,8 @@ class _Builder:
         except MamoriError:
             self.problem(f"system_of_record.keys[{index}].ed25519", "not a 32-byte Ed25519 public key")
             raw = bytes(32)
+        if weak_ed25519_key(raw):
+            self.problem(f"system_of_record.keys[{index}].ed25519", "a small-order point: anyone can forge for it")
         return SigningKey(item["id"], raw)
 
     def _approvals(self, at: str, item: Mapping[str, Any]) -> Approvals:
@@ -304,6 +371,9 @@ class _Builder:
             self.problem(at, f"asset {asset_id!r} is not defined")
             return 0, asset_id
         whole, _, fraction = number.partition(".")
+        if len(whole.lstrip("0")) > 80:  # beyond any supply; and int() refuses very long digit strings
+            self.problem(at, f"{number[:20]}… is not a plausible amount")
+            return 0, asset_id
         if len(fraction) > asset.decimals:
             self.problem(at, f"{number} has more decimals than {asset_id} ({asset.decimals})")
             return 0, asset_id
@@ -321,10 +391,14 @@ class _Builder:
         return TimeWindow(days, start, end)
 
     def _match(self, at: str, item: Mapping[str, Any]) -> Match:
-        for key, known in (("wallet", self.wallets), ("asset", self.assets)):
+        chains = {wallet.chain for wallet in self.wallets.values()}
+        for key, known in (("wallet", self.wallets), ("asset", self.assets), ("initiator", self.people)):
             for name in item.get(key, []):
                 if name not in known:
-                    self.problem(f"{at}.{key}", f"{key} {name!r} is not defined")
+                    self.problem(f"{at}.{key}", f"{key} {name!r} is not defined: the condition could never hold")
+        for chain in item.get("chain", []):
+            if chain not in chains:
+                self.problem(f"{at}.chain", f"no wallet is on chain {chain!r}: the condition could never hold")
         above = at_most = None
         amount_asset = None
         for key in ("amount_above", "amount_at_most"):

@@ -58,8 +58,24 @@ REASON_CATALOG: Mapping[str, tuple[str, str]] = {
         "トランザクションの実行元は {actual} ですが、リクエストはウォレット {wallet}（{expected}）です。",
     ),
     "TX_NOT_A_TRANSFER": (
-        "The transaction does more than one plain transfer ({detail}): it cannot be matched to a withdrawal request.",
+        "The transaction is not exactly one plain transfer ({detail}): it cannot be matched to a withdrawal request.",
         "トランザクションは単純な送金 1 件ではありません（{detail}）。出金リクエストと照合できません。",
+    ),
+    "TX_KIND_MISMATCH": (
+        "Wallet {wallet} is a {expected} wallet, but the attached transaction is a {actual} transaction.",
+        "ウォレット {wallet} は {expected} ウォレットですが、添付のトランザクションは {actual} トランザクションです。",
+    ),
+    "FEE_EXCESSIVE": (
+        "The transaction may pay up to {fee} in network fees, above the cap {cap}: fees leave the wallet on top of the amount.",
+        "トランザクションのネットワーク手数料は最大 {fee} で、上限 {cap} を超えています。手数料は送金額とは別にウォレットから支払われます。",
+    ),
+    "FEE_CAP_MISSING": (
+        "The policy sets no fee cap for {asset}: a raw transaction's network fee cannot be bounded, so it is denied.",
+        "ポリシーに {asset} の手数料上限がありません。生トランザクションのネットワーク手数料を制限できないため拒否します。",
+    ),
+    "REQUEST_STALE": (
+        "The request was created at {created_at}; at {now} it is {problem}.",
+        "リクエストの作成日時は {created_at} です。{now} の時点で{problem_ja}。",
     ),
     # --- verification, screening, address book --------------------------------------------------------------
     "FINDING_DENIES": (

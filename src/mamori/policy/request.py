@@ -86,10 +86,17 @@ def parse_request(document: object) -> WithdrawalRequest:
         asset=texts["asset"],
         amount=amount,
         destination=destination,
-        signed_payload=orjson.dumps(texts, option=orjson.OPT_SORT_KEYS),
+        signed_payload=_canonical(texts),
         signature=_parse_signature(document.get("signature")),
         transaction=_parse_transaction(document.get("transaction")),
     )
+
+
+def _canonical(texts: Mapping[str, str]) -> bytes:
+    try:
+        return orjson.dumps(dict(texts), option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:  # a lone surrogate cannot be encoded as UTF-8
+        raise InputError("REQUEST_INVALID", reason="a signed field is not valid Unicode text") from exc
 
 
 def signing_payload(fields: Mapping[str, str]) -> bytes:
