@@ -31,8 +31,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from mamori.chains.addresses import classify
 from mamori.chains.evm.encoding import to_checksum_address
-from mamori.intel.addresses import classify
 from mamori.intel.lists import ListSource
 from mamori.intel.screening import ScreeningIndex, ScreeningIndexBuilder
 

@@ -148,6 +148,13 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         "The signed tree head is not valid: {reason}",
         "署名付きツリーヘッドが無効です: {reason}",
     ),
+    "LIST_VERSION_OLDER": (
+        "List {list}: version {new_version} from {source} would replace version {current_version}, but it is older,"
+        " or it cannot be ordered against it as a date and was not named explicitly (--ofac, --fbi or --list);"
+        " refusing to screen against a possibly older list",
+        "リスト {list}: {source} の版 {new_version} で版 {current_version} を置き換えようとしましたが、古い版であるか、"
+        "日付として比較できず --ofac、--fbi、--list で明示的に指定されていません。古い可能性のあるリストでは照合しません",
+    ),
     "USAGE_INVALID": (
         "Invalid usage: {reason}",
         "使い方が正しくありません: {reason}",

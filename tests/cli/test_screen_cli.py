@@ -6,6 +6,7 @@ Driven through Typer's CliRunner on the command as main.py registers it (``app.c
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import typer
@@ -164,3 +165,76 @@ def test_bad_input_exits_2_with_nothing_on_stdout(tmp_path: Path) -> None:
 def test_unknown_option_is_a_usage_error() -> None:
     code, out, _ = run(CLEAN, "--no-such-option")
     assert (code, out) == (2, "")
+
+
+# --- M6: never silently screen against an older list --------------------------------------------------------
+
+
+def _refused(args: list[str]) -> str:
+    code, out, err = run(*args, "--json")
+    assert (code, out) == (2, ""), (args, out)
+    assert json.loads(err.splitlines()[-1])["error"]["code"] == "LIST_VERSION_OLDER", err
+    return err
+
+
+def test_an_older_snapshot_never_replaces_a_newer_one(tmp_path: Path) -> None:
+    saved = tmp_path / "new.idx"
+    assert run("--ofac", OFAC_2025, "--save-index", str(saved))[0] == 0
+    err = _refused([TORNADO_100_ETH, "--index", str(saved), "--ofac", OFAC_2024])
+    assert "2024-09-27" in err and "2025-11-19" in err and "リスト ofac-sdn" in err
+    # The same through --intel, from a data folder whose only snapshot is the older one.
+    intel = tmp_path / "intel"
+    intel.mkdir()
+    shutil.copytree(OFAC_2024, intel / "ofac_sdn_2024-09-27")
+    _refused([TORNADO_100_ETH, "--index", str(saved), "--intel", str(intel)])
+    # And between two file sources: --intel's newest snapshot, then an older one with --ofac.
+    _refused([TORNADO_100_ETH, "--intel", str(INTEL), "--ofac", OFAC_2024])
+    # The same version again is no replacement by an older one.
+    assert run(TORNADO_100_ETH, "--index", str(saved), "--ofac", OFAC_2025)[0] == 0
+
+
+def test_versions_that_are_not_dates_replace_only_when_named_explicitly(tmp_path: Path) -> None:
+    saved = tmp_path / "fbi-txt.idx"
+    assert run("--fbi", FBI_TXT, "--save-index", str(saved))[0] == 0  # version sha256:…, not a date
+    # --intel picks the FBI CSV (version 2025-02-26): a digest and a date cannot be ordered.
+    _refused([FBI_ADDRESS, "--index", str(saved), "--intel", str(INTEL)])
+    # Named explicitly on the command line after the index, a list of another version replaces it.
+    code, out, _ = run(
+        FBI_ADDRESS, "--index", str(saved), "--fbi", str(INTEL / "fbi_psa250226_bybit" / "eth_addresses.csv"), "--json"
+    )
+    assert code == 1
+    assert [(i["name"], i["version"]) for i in json.loads(out)["lists"]] == [("fbi-psa250226-bybit", "2025-02-26")]
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text(FBI_ADDRESS + "\n")
+    second.write_text(CLEAN + "\n")
+    own = tmp_path / "own.idx"
+    assert run("--list", f"own={first}", "--save-index", str(own))[0] == 0
+    assert run(FBI_ADDRESS, "--index", str(own), "--list", f"own={second}")[0] == 0  # explicit: replaced
+
+
+def test_intel_passes_over_an_incomplete_newest_snapshot(tmp_path: Path) -> None:
+    intel = tmp_path / "intel"
+    intel.mkdir()
+    shutil.copytree(OFAC_2025, intel / "ofac_sdn_2025-11-19")
+    partial = intel / "ofac_sdn_2026-01-05"  # still being written: ETH only, XBT empty
+    partial.mkdir()
+    shutil.copy(Path(OFAC_2025) / "sanctioned_addresses_ETH.txt", partial)
+    (partial / "sanctioned_addresses_XBT.txt").write_text("")
+    code, out, _ = run("TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq", "--intel", str(intel), "--json")
+    assert code == 1
+    [listed] = json.loads(out)["lists"]
+    assert (listed["name"], listed["version"]) == ("ofac-sdn", "2025-11-19")
+    assert [item["folder"] for item in listed["skipped_snapshots"]] == ["ofac_sdn_2026-01-05"]
+    assert "sanctioned_addresses_XBT" in listed["skipped_snapshots"][0]["reason"]
+    code, out, _ = run("TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq", "--intel", str(intel), "--lang", "en")
+    assert "snapshot folder ofac_sdn_2026-01-05 passed over" in out
+    # Complete once its XBT file is there: then it is the newest and is taken.
+    shutil.copy(Path(OFAC_2025) / "sanctioned_addresses_XBT.txt", partial)
+    code, out, _ = run(CLEAN, "--intel", str(intel), "--json")
+    assert [(i["version"], i["skipped_snapshots"]) for i in json.loads(out)["lists"]] == [("2026-01-05", [])]
+    # With no complete snapshot at all, --intel refuses rather than screen without OFAC.
+    shutil.rmtree(intel / "ofac_sdn_2025-11-19")
+    (partial / "sanctioned_addresses_XBT.txt").unlink()
+    code, out, err = run(CLEAN, "--intel", str(intel))
+    assert (code, out) == (2, "")
+    assert "error USAGE_INVALID" in err and "no complete ofac_sdn_<date> snapshot" in err

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mamori.chains.addresses import CASE_INSENSITIVE_FAMILIES, NOTE_MESSAGES, Family, ScreenKey, classify, normalise
 from mamori.errors import MamoriError
-from mamori.intel.addresses import CASE_INSENSITIVE_FAMILIES, NOTE_MESSAGES, Family, ScreenKey, classify, normalise
 
 EIP55 = [
     "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
@@ -77,23 +77,43 @@ REAL = {
     "sol": "42RLPACwZPx3vYYmxSueqsogfynBDqXK298EDsNoyoHi",
 }
 
+# base58check version prefixes and the kind of hash they carry (Bitcoin, Litecoin, Dash, TRON, Dogecoin/Verge, Bitcoin
+# Gold, testnet, Zcash t-addresses), from each chain's chainparams.
+B58_KINDS = {
+    b"\x00": "p2pkh",
+    b"\x05": "p2sh",
+    b"\x30": "p2pkh",
+    b"\x32": "p2sh",
+    b"\x4c": "p2pkh",
+    b"\x10": "p2sh",
+    b"\x41": "tron",
+    b"\x1e": "p2pkh",
+    b"\x16": "p2sh",
+    b"\x26": "p2pkh",
+    b"\x17": "p2sh",
+    b"\x6f": "p2pkh",
+    b"\xc4": "p2sh",
+    b"\x1c\xb8": "p2pkh",
+    b"\x1c\xbd": "p2sh",
+}
+
 FAMILY_TABLE = [
     ("evm_checksummed", Family.EVM, "evm"),
     ("evm_lower", Family.EVM, "evm"),
-    ("btc_p2pkh", Family.BASE58CHECK, "bitcoin"),
-    ("btc_p2sh", Family.BASE58CHECK, "bitcoin"),
+    ("btc_p2pkh", Family.HASH, "bitcoin"),
+    ("btc_p2sh", Family.HASH, "bitcoin"),
     ("btc_bech32", Family.BECH32, "bitcoin"),
     ("btc_p2wsh", Family.BECH32, "bitcoin"),
     ("bnb", Family.BECH32, "bnb-beacon-chain"),
-    ("tron", Family.BASE58CHECK, "tron"),
-    ("ltc", Family.BASE58CHECK, "litecoin"),
-    ("ltc_m", Family.BASE58CHECK, "litecoin"),
-    ("dash", Family.BASE58CHECK, "dash"),
-    ("zec", Family.BASE58CHECK, "zcash"),
-    ("btg", Family.BASE58CHECK, "bitcoin-gold"),
-    ("xvg", Family.BASE58CHECK, "dogecoin"),  # version 0x1e is shared: the hint tells (below)
-    ("bsv", Family.BASE58CHECK, "bitcoin"),
-    ("cashaddr", Family.CASHADDR, "bitcoin-cash"),
+    ("tron", Family.HASH, "tron"),
+    ("ltc", Family.HASH, "litecoin"),
+    ("ltc_m", Family.HASH, "litecoin"),
+    ("dash", Family.HASH, "dash"),
+    ("zec", Family.HASH, "zcash"),
+    ("btg", Family.HASH, "bitcoin-gold"),
+    ("xvg", Family.HASH, "dogecoin"),  # version 0x1e is shared: the hint tells (below)
+    ("bsv", Family.HASH, "bitcoin"),
+    ("cashaddr", Family.HASH, "bitcoin-cash"),
     ("xrp", Family.XRP, "xrp"),
     ("xmr", Family.MONERO, "monero"),
     ("sol", Family.SOLANA, "solana"),
@@ -183,7 +203,7 @@ def test_bip173_bip350_invalid_checksum_vectors(bad: str) -> None:
 def test_cashaddr_prefix_and_case_are_insensitive() -> None:
     bare = REAL["cashaddr"]
     expected = normalise("bitcoincash:" + bare)
-    assert expected.normalised == "bitcoincash:" + bare
+    assert expected.normalised == "p2pkh:" + _cashaddr_decode("bitcoincash:" + bare)[1].hex()
     assert normalise(bare) == normalise(bare.upper()) == normalise("BITCOINCASH:" + bare.upper()) == expected
     mixed = normalise(bare[:10].upper() + bare[10:])
     assert mixed == expected
@@ -191,8 +211,18 @@ def test_cashaddr_prefix_and_case_are_insensitive() -> None:
     assert normalise("bchtest:" + bare).family is Family.OTHER  # the checksum covers the network prefix
 
 
-@pytest.mark.parametrize("name", ["btc_p2pkh", "tron", "ltc", "dash", "zec", "xrp", "xmr", "sol"])
-def test_base58_is_exact_case(name: str) -> None:
+@pytest.mark.parametrize("name", ["btc_p2pkh", "btc_p2sh", "tron", "ltc", "ltc_m", "dash", "zec", "btg", "bsv"])
+def test_base58check_is_keyed_on_its_hash_and_exact_case(name: str) -> None:
+    address = REAL[name]
+    raw = _b58decode(address, BITCOIN)[:-4]
+    version, digest = (raw[:2], raw[2:]) if len(raw) == 22 else (raw[:1], raw[1:])
+    assert normalise(address).normalised == f"{B58_KINDS[version]}:{digest.hex()}"
+    assert normalise(address.swapcase()) != normalise(address)
+    assert normalise(address.swapcase()).family is Family.OTHER
+
+
+@pytest.mark.parametrize("name", ["xrp", "xmr", "sol"])
+def test_other_base58_forms_are_exact_text(name: str) -> None:
     address = REAL[name]
     assert normalise(address).normalised == address
     assert normalise(address.swapcase()) != normalise(address)
@@ -253,6 +283,110 @@ def test_non_text_is_an_error() -> None:
     assert raised.value.code == "FIELD_TYPE_INVALID"
 
 
+# --- one key, several written forms (H4, L4) -------------------------------------------------------------------
+
+# The OFAC BCH file (both snapshots) lists this legacy base58check P2PKH address; its CashAddr form was computed
+# with the reference encoder below and checked by decoding both to the same hash160.
+BCH_LEGACY = "18M8bJWMzWHDBMxoLqjHHAffdRy4SrzkfB"
+BCH_CASHADDR = "bitcoincash:qpgf0ztxq3mwfq6eg5versgfdzq9c3pwv5jsk6wnay"
+BCH_HASH160 = "509789660476e48359451991c10968805c442e65"
+# The OFAC LTC file's P2SH address in its version-50 form (M…) and the same script hash under version 5 (3…).
+LTC_M = "M8yFL6SFC6TreATegTyuSYkDfDRbisdpT3"
+LTC_3 = "32m72D2HEycRqfBkaazZcuVpLWq9k3sYdt"
+
+
+def test_bch_legacy_and_cashaddr_decode_to_one_hash160() -> None:
+    legacy = _b58decode(BCH_LEGACY, BITCOIN)
+    assert hashlib.sha256(hashlib.sha256(legacy[:-4]).digest()).digest()[:4] == legacy[-4:]
+    assert (legacy[0], legacy[1:-4].hex()) == (0, BCH_HASH160)
+    assert _cashaddr_decode(BCH_CASHADDR) == (0, bytes.fromhex(BCH_HASH160))
+    assert _cashaddr_encode("bitcoincash", 0, bytes.fromhex(BCH_HASH160)) == BCH_CASHADDR
+
+
+def test_every_written_form_of_the_bch_address_is_one_key() -> None:
+    bare = BCH_CASHADDR.partition(":")[2]
+    forms = [BCH_LEGACY, BCH_CASHADDR, bare, bare.upper(), BCH_CASHADDR.upper(), f" {bare}\n"]
+    keys = {normalise(form) for form in forms}
+    assert keys == {ScreenKey(Family.HASH, "p2pkh:" + BCH_HASH160, "bitcoin")}
+    assert normalise(BCH_LEGACY, "BCH").chain == normalise(bare).chain == "bitcoin-cash"
+    mixed = normalise(bare[:6].upper() + bare[6:])
+    assert (mixed, mixed.notes) == (normalise(BCH_LEGACY), ("CASHADDR_MIXED_CASE",))
+    # Token-aware CashAddr (CashTokens, type 2) locks to the same P2PKH script: the same key.
+    token_aware = _cashaddr_encode("bitcoincash", 0x10, bytes.fromhex(BCH_HASH160))
+    assert normalise(token_aware) == normalise(token_aware.partition(":")[2]) == normalise(BCH_LEGACY)
+
+
+def test_litecoin_p2sh_3_and_m_forms_are_one_key() -> None:
+    script_hash = _b58decode(LTC_M, BITCOIN)[1:-4]
+    assert _base58check(b"\x05" + script_hash) == LTC_3
+    assert normalise(LTC_M) == normalise(LTC_3) == ScreenKey(Family.HASH, "p2sh:" + script_hash.hex(), "litecoin")
+    assert normalise(LTC_3, "LTC").chain == "litecoin"
+    assert normalise(LTC_3).chain == "bitcoin"  # version 5 is shared: without a label, the first candidate
+
+
+@given(st.binary(min_size=20, max_size=20))
+def test_every_form_of_one_hash_is_one_key_and_kinds_stay_apart(digest: bytes) -> None:
+    p2pkh = [_base58check(v + digest) for v, kind in B58_KINDS.items() if kind == "p2pkh"]
+    p2pkh += [_cashaddr_encode("bitcoincash", version, digest) for version in (0x00, 0x10)]
+    p2pkh += [_cashaddr_encode("bchtest", 0x00, digest)]
+    p2sh = [_base58check(v + digest) for v, kind in B58_KINDS.items() if kind == "p2sh"]
+    p2sh += [_cashaddr_encode("bitcoincash", version, digest) for version in (0x08, 0x18)]
+    tron = [_base58check(b"\x41" + digest), "41" + digest.hex(), "41" + digest.hex().upper()]
+    for kind, forms in (("p2pkh", p2pkh), ("p2sh", p2sh), ("tron", tron)):
+        assert {classify(form)[:2] for form in forms} == {(Family.HASH, f"{kind}:{digest.hex()}")}, forms
+
+
+def test_cashaddr_of_another_type_or_size_is_keyed_on_its_text() -> None:
+    # Type 4 has no base58check counterpart; a 32-byte P2SH (P2SH32) has no legacy form but is keyed on its hash.
+    other_type = _cashaddr_encode("bitcoincash", 0x20, bytes(range(20)))
+    assert classify(other_type)[:2] == (Family.CASHADDR, other_type)
+    p2sh32 = _cashaddr_encode("bitcoincash", 0x0B, bytes(range(32)))
+    assert classify(p2sh32.upper())[:2] == (Family.HASH, "p2sh:" + bytes(range(32)).hex())
+
+
+def test_tron_hex_form_is_the_base58_form() -> None:
+    tron = REAL["tron"]
+    raw = _b58decode(tron, BITCOIN)[:-4]
+    assert raw[0] == 0x41
+    for written in (raw.hex(), raw.hex().upper(), f" {raw.hex()} "):
+        assert normalise(written) == normalise(tron) == ScreenKey(Family.HASH, "tron:" + raw[1:].hex(), "tron")
+    assert normalise("42" + raw[1:].hex()).family is Family.OTHER  # only 0x41 is TRON's prefix
+
+
+def test_evm_without_0x_is_the_0x_form() -> None:
+    for address in (*EIP55, REAL["evm_lower"]):
+        assert normalise(address[2:]) == normalise(address.upper()[2:]) == normalise(address)
+        assert normalise(address[2:]).notes == ()
+    wrong = EIP55[0][2:].swapcase()
+    assert normalise(wrong).notes == ("EVM_CHECKSUM_MISMATCH",)
+    assert normalise("ab" * 19).family is Family.OTHER  # 38 hex digits: no address
+
+
+def test_chains_normaliser_does_not_import_intel() -> None:
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    chains = Path(__file__).resolve().parents[2] / "src" / "mamori" / "chains"
+    for source in chains.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(name.startswith("mamori.intel") for name in names), source
+    probe = "import sys, mamori.chains.addresses; print(any(m.startswith('mamori.intel') for m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_intel_addresses_re_exports_the_chains_normaliser() -> None:
+    from mamori.chains import addresses as chains
+    from mamori.intel import addresses as intel
+
+    assert intel.normalise is chains.normalise and intel.NOTE_MESSAGES is chains.NOTE_MESSAGES
+    assert set(intel.__all__) <= set(vars(chains))
+
+
 # --- properties ------------------------------------------------------------------------------------------------
 
 
@@ -270,17 +404,34 @@ def test_any_text_gives_a_key_or_a_mamori_error(text: str, hint: str | None) -> 
         assert normalise(text.swapcase()) == key
 
 
+def _case_free(address: str) -> bool:
+    """Whether the address's written form ignores case (EVM, bech32, CashAddr, TRON hex), whatever its family."""
+    key = normalise(address)
+    return key.family is not Family.OTHER and normalise(address.lower()) == normalise(address.upper()) == key
+
+
 @given(st.sampled_from(sorted(REAL.values())), st.lists(st.booleans(), min_size=120, max_size=120))
 def test_case_changes_keep_case_insensitive_keys_and_break_exact_ones(address: str, flips: list[bool]) -> None:
     changed = "".join(c.swapcase() if flip else c for c, flip in zip(address, flips, strict=False))
-    if normalise(address).family in CASE_INSENSITIVE_FAMILIES:
+    if _case_free(address):
         assert normalise(changed) == normalise(address)
     elif changed != address:
         assert normalise(changed) != normalise(address)
 
 
-@given(st.binary(min_size=20, max_size=20), st.sampled_from([0, 5, 0x30, 0x41, 0x4C, 0x26]))
-def test_base58check_round_trip(payload: bytes, version: int) -> None:
+def test_written_forms_that_ignore_case() -> None:
+    free = {name for name, address in REAL.items() if _case_free(address)}
+    assert free == {"evm_checksummed", "evm_lower", "btc_bech32", "btc_p2wsh", "bnb", "cashaddr"}
+
+
+@given(st.binary(min_size=20, max_size=20), st.sampled_from(sorted(B58_KINDS)))
+def test_base58check_round_trip(payload: bytes, version: bytes) -> None:
+    address = _base58check(version + payload)
+    assert classify(address)[:2] == (Family.HASH, f"{B58_KINDS[version]}:{payload.hex()}")
+
+
+@given(st.binary(min_size=20, max_size=20), st.sampled_from([0x01, 0x99, 0xFF]))
+def test_base58check_of_an_unknown_version_is_exact_text(payload: bytes, version: int) -> None:
     address = _base58check(bytes([version]) + payload)
     assert classify(address)[:2] == (Family.BASE58CHECK, address)
 
@@ -360,3 +511,43 @@ def _segwit(hrp: str, version: int, program: bytes) -> str:
     residue = polymod(expanded + data + [0] * 6) ^ const
     checksum = [(residue >> 5 * (5 - i)) & 31 for i in range(6)]
     return hrp + "1" + "".join("qpzry9x8gf2tvdw0s3jn54khce6mua7l"[d] for d in data + checksum)
+
+
+def _cashaddr_polymod(values: list[int]) -> int:
+    generator = [0x98F2BC8E61, 0x79B76D99E2, 0xF33E5FB3C4, 0xAE2EABE2A8, 0x1E4F43E470]
+    chk = 1
+    for value in values:
+        top = chk >> 35
+        chk = ((chk & 0x07FFFFFFFF) << 5) ^ value
+        for i in range(5):
+            chk ^= generator[i] if ((top >> i) & 1) else 0
+    return chk ^ 1
+
+
+def _regroup(data: bytes | list[int], source: int, target: int, pad: bool) -> list[int]:
+    acc = bits = 0
+    out = []
+    for value in data:
+        acc, bits = (acc << source) | value, bits + source
+        while bits >= target:
+            bits -= target
+            out.append((acc >> bits) & ((1 << target) - 1))
+    if pad and bits:
+        out.append((acc << (target - bits)) & ((1 << target) - 1))
+    return out
+
+
+def _cashaddr_encode(prefix: str, version: int, digest: bytes) -> str:
+    """CashAddr encoding, from the Bitcoin Cash specification (spec/cashaddr.md)."""
+    data = _regroup(bytes([version]) + digest, 8, 5, pad=True)
+    residue = _cashaddr_polymod([ord(c) & 31 for c in prefix] + [0] + data + [0] * 8)
+    checksum = [(residue >> 5 * (7 - i)) & 31 for i in range(8)]
+    return prefix + ":" + "".join("qpzry9x8gf2tvdw0s3jn54khce6mua7l"[d] for d in data + checksum)
+
+
+def _cashaddr_decode(address: str) -> tuple[int, bytes]:
+    prefix, _, payload = address.lower().partition(":")
+    data = ["qpzry9x8gf2tvdw0s3jn54khce6mua7l".index(c) for c in payload]
+    assert _cashaddr_polymod([ord(c) & 31 for c in prefix] + [0] + data) == 0, "checksum"
+    raw = bytes(_regroup(data[:-8], 5, 8, pad=False))
+    return raw[0], raw[1:]

@@ -11,15 +11,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mamori.chains.addresses import Family
 from mamori.errors import MamoriError
-from mamori.intel.addresses import Family
 from mamori.intel.lists import (
+    ListSource,
+    check_replacement,
     find_fbi_lists,
     latest_ofac_directory,
     list_name_for,
     load_address_file,
     load_fbi_list,
     load_ofac_directory,
+    missing_ofac_assets,
+    newest_complete_ofac_directory,
 )
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
@@ -64,7 +68,7 @@ def test_ofac_usdt_mixes_tron_evm_and_bitcoin() -> None:
     for snapshot in (OFAC_2024, OFAC_2025):
         usdt = [e for e in load_ofac_directory(snapshot).entries if e.asset == "USDT"]
         assert {e.chain for e in usdt} == {"tron", "evm", "bitcoin"}
-        assert {e.family for e in usdt} == {Family.BASE58CHECK, Family.EVM}
+        assert {e.family for e in usdt} == {Family.HASH, Family.EVM}  # TRON and Bitcoin keyed on their hash
         assert not any("ASSET_LABEL_MISMATCH" in e.notes for e in usdt)  # a token label names no chain
 
 
@@ -79,10 +83,9 @@ def test_ofac_xbt_holds_one_tron_address() -> None:
 def test_ofac_report_counts_every_family_and_keeps_the_unrecognised() -> None:
     report = load_ofac_directory(OFAC_2025).report
     assert report.by_family == {
-        "base58check": 513,
         "bech32": 139,
-        "cashaddr": 6,
         "evm": 90,
+        "hash": 519,  # 513 base58check (P2PKH, P2SH, TRON …) and 6 CashAddr, keyed on their hash
         "monero": 7,
         "other": 1,
         "solana": 1,
@@ -117,6 +120,65 @@ def test_data_folder_discovery() -> None:
     assert latest_ofac_directory(INTEL) == INTEL / "ofac_sdn_2025-11-19"
     assert find_fbi_lists(INTEL) == (FBI / "eth_addresses.csv",)
     assert list_name_for(FBI) == "fbi-psa250226-bybit"
+
+
+def test_both_shipped_snapshots_are_complete() -> None:
+    assert missing_ofac_assets(OFAC_2024) == missing_ofac_assets(OFAC_2025) == ()
+    assert newest_complete_ofac_directory(INTEL) == (OFAC_2025, ())
+
+
+def test_snapshot_discovery_passes_over_incomplete_and_undated_folders(tmp_path: Path) -> None:
+    eth = "0x4f47bc496083c727c5fbe3ce9cdf2b0f6496270c\n"
+    for name, files in {
+        "ofac_sdn_2025-01-01": {"ETH.json": eth, "XBT.txt": "16iWn2J1McqjToYLHSsAyS6En3QA8YQ91H\n"},
+        "ofac_sdn_2025-06-01": {"ETH.txt": eth},  # no XBT file
+        "ofac_sdn_2025-07-01": {"ETH.txt": eth, "XBT.json": ""},  # XBT empty: cut short
+        "ofac_sdn_latest": {"ETH.txt": eth, "XBT.txt": eth},  # no date: cannot be ordered
+        "ofac_sdn_2025-13-01": {"ETH.txt": eth, "XBT.txt": eth},  # no such date
+    }.items():
+        (tmp_path / name).mkdir()
+        for file, text in files.items():
+            (tmp_path / name / f"sanctioned_addresses_{file}").write_text(text)
+    chosen, skipped = newest_complete_ofac_directory(tmp_path)
+    assert chosen == tmp_path / "ofac_sdn_2025-01-01"
+    assert [name for name, _ in skipped] == [
+        "ofac_sdn_2025-13-01",
+        "ofac_sdn_latest",
+        "ofac_sdn_2025-07-01",
+        "ofac_sdn_2025-06-01",
+    ]
+    assert "XBT" in dict(skipped)["ofac_sdn_2025-06-01"] and "ETH" not in dict(skipped)["ofac_sdn_2025-06-01"]
+    assert latest_ofac_directory(tmp_path) == chosen
+    assert missing_ofac_assets(tmp_path / "ofac_sdn_2025-06-01") == ("XBT",)
+    (tmp_path / "ofac_sdn_2025-01-01" / "sanctioned_addresses_XBT.txt").unlink()
+    chosen, skipped = newest_complete_ofac_directory(tmp_path)
+    assert chosen is None and len(skipped) == 5
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "explicit", "allowed"),
+    [
+        (("2025-11-19", "a"), ("2024-09-27", "b"), True, False),  # an older date: never, even named explicitly
+        (("2025-11-19", "a"), ("2024-09-27", "b"), False, False),
+        (("2024-09-27", "a"), ("2025-11-19", "b"), False, True),  # a newer date: always
+        (("2025-11-19", "a"), ("2025-11-19", "a"), False, True),  # the same list
+        (("2025-11-19", "a"), ("2025-11-19", "b"), False, False),  # same date, other contents: only explicitly
+        (("2025-11-19", "a"), ("2025-11-19", "b"), True, True),
+        (("sha256:aa", "a"), ("sha256:bb", "b"), False, False),  # digests cannot be ordered
+        (("sha256:aa", "a"), ("sha256:bb", "b"), True, True),
+        (("sha256:aa", "a"), ("2025-02-26", "b"), False, False),  # a digest and a date neither
+        (("2025-02-26", "a"), ("sha256:bb", "b"), True, True),
+    ],
+)
+def test_replacement_rule(current: tuple[str, str], new: tuple[str, str], explicit: bool, allowed: bool) -> None:
+    old_source, new_source = ListSource("ofac-sdn", *current), ListSource("ofac-sdn", *new)
+    if allowed:
+        check_replacement(old_source, new_source, explicit=explicit, origin="--ofac x")
+        return
+    with pytest.raises(MamoriError) as raised:
+        check_replacement(old_source, new_source, explicit=explicit, origin="--ofac x")
+    assert raised.value.code == "LIST_VERSION_OLDER"
+    assert raised.value.details["current_version"] == current[0]
 
 
 def test_generic_text_file(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mamori.chains.addresses import CASE_INSENSITIVE_FAMILIES, normalise
 from mamori.errors import MamoriError
 from mamori.intel import screening
-from mamori.intel.addresses import CASE_INSENSITIVE_FAMILIES, normalise
 from mamori.intel.lists import AddressList, ListSource, load_fbi_list, load_ofac_directory
 from mamori.intel.screening import Hit, ScreeningIndex, ScreeningIndexBuilder
 
@@ -100,11 +100,79 @@ def test_bech32_case_insensitive_and_base58_exact() -> None:
     assert index.lookup(other.upper()) == ()  # unrecognised text is matched exactly
 
 
+# H4: one key, several written forms. The OFAC BCH file lists only the legacy form of this address.
+BCH_LEGACY = "18M8bJWMzWHDBMxoLqjHHAffdRy4SrzkfB"
+BCH_CASHADDR = "bitcoincash:qpgf0ztxq3mwfq6eg5versgfdzq9c3pwv5jsk6wnay"
+# The OFAC BCH file's first CashAddr entry, and its legacy form (the same hash160, version 0).
+BCH_LISTED_CASHADDR, BCH_LISTED_CASHADDR_LEGACY = (
+    "qpf2cphc5dkuclkqur7lhj2yuqq9pk3hmukle77vhq",
+    "18Y8VPic2pZsvyLaYVdSLQdCuT2nAJJ3hd",
+)
+LTC_M, LTC_3 = "M8yFL6SFC6TreATegTyuSYkDfDRbisdpT3", "32m72D2HEycRqfBkaazZcuVpLWq9k3sYdt"
+
+
+def test_cashaddr_hits_the_listed_legacy_form_and_vice_versa() -> None:
+    for snapshot in (OFAC_2024, OFAC_2025):
+        index = build(snapshot)
+        expected = (Hit("ofac-sdn", snapshot.source.version, "BCH", BCH_LEGACY),)
+        bare = BCH_CASHADDR.partition(":")[2]
+        for query in (BCH_LEGACY, BCH_CASHADDR, bare, bare.upper(), BCH_CASHADDR.upper(), f"  {bare}\n"):
+            assert index.lookup(query) == expected, query
+            assert index.screen(query).verdict == "blocked"
+        listed = (Hit("ofac-sdn", snapshot.source.version, "BCH", BCH_LISTED_CASHADDR),)
+        for query in (BCH_LISTED_CASHADDR_LEGACY, "bitcoincash:" + BCH_LISTED_CASHADDR.upper()):
+            assert index.lookup(query) == listed, query
+    # The other way round: a list holding only the CashAddr form is hit by the legacy one.
+    builder = ScreeningIndexBuilder()
+    builder.add(SOURCE, BCH_CASHADDR, "BCH")
+    assert builder.build().lookup(BCH_LEGACY) == (Hit("test", "1", "BCH", BCH_CASHADDR),)
+
+
+def test_litecoin_p2sh_version_5_and_50_forms_hit_each_other() -> None:
+    index = build(OFAC_2025)
+    assert index.lookup(LTC_3) == index.lookup(LTC_M) == (Hit("ofac-sdn", "2025-11-19", "LTC", LTC_M),)
+    builder = ScreeningIndexBuilder()
+    builder.add(SOURCE, LTC_3, "LTC")
+    assert builder.build().lookup(LTC_M) == (Hit("test", "1", "LTC", LTC_3),)
+
+
+def test_tron_hex_and_evm_without_0x_hit_the_listed_forms() -> None:
+    index = build(OFAC_2025)
+    tron = "TA3941uFAvmVibSkQ6fMJXxmaSNovX86mz"  # in the USDT file
+    tron_hex = "4100be5e0c85be35948d97ad37f62d108243f89ae0"
+    for query in (tron_hex, tron_hex.upper()):
+        assert index.lookup(query) == (Hit("ofac-sdn", "2025-11-19", "USDT", tron),)
+    evm = "0x983a81ca6FB1e441266D2FbcB7D8E530AC2E05A2"
+    for query in (evm[2:], evm[2:].lower(), evm[2:].upper()):
+        assert {hit.asset for hit in index.lookup(query)} == {"ETH", "USDC", "USDT"}
+    # And a list that writes them so is hit by the usual forms.
+    builder = ScreeningIndexBuilder()
+    builder.add_many(SOURCE, [tron_hex, evm[2:]])
+    hex_index = builder.build()
+    assert [hit.listed_as for hit in hex_index.lookup(tron)] == [tron_hex]
+    assert [hit.listed_as for hit in hex_index.lookup(evm.lower())] == [evm[2:]]
+
+
+def test_written_forms_are_confirmed_on_canonical_keys_when_every_key_collides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(screening, "index_key", lambda family, normalised: 7)
+    index = build(OFAC_2025)
+    assert [hit.listed_as for hit in index.lookup(BCH_CASHADDR)] == [BCH_LEGACY]
+    assert [hit.listed_as for hit in index.lookup(LTC_3)] == [LTC_M]
+    # Another hash in the same written forms: every key collides, yet nothing is confirmed.
+    other_cashaddr = "bitcoincash:qr6m7j9njldwwzlg9v7v53unlr4jkmx6eylep8ekg2"
+    assert normalise(other_cashaddr).family.value == "hash"
+    assert index.lookup(other_cashaddr) == ()
+    assert index.lookup("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2") == ()
+    assert index.lookup("41" + "00" * 20) == ()
+
+
 def test_screen_result_json_shape() -> None:
     result = build(OFAC_2025).screen("  TA3941uFAvmVibSkQ6fMJXxmaSNovX86mz ", "XBT").to_json()
     assert set(result) == {"address", "family", "normalised", "chain", "notes", "verdict", "hits"}
-    assert (result["family"], result["chain"], result["verdict"]) == ("base58check", "tron", "blocked")
-    assert result["normalised"] == "TA3941uFAvmVibSkQ6fMJXxmaSNovX86mz"
+    assert (result["family"], result["chain"], result["verdict"]) == ("hash", "tron", "blocked")
+    assert result["normalised"] == "tron:00be5e0c85be35948d97ad37f62d108243f89ae0"  # the account, in hex
     assert [hit["asset"] for hit in result["hits"]] == ["USDT"]
     clean = build(OFAC_2025).screen("0x" + "00" * 20).to_json()
     assert (clean["verdict"], clean["hits"]) == ("ok", [])
@@ -203,7 +271,7 @@ def test_every_inserted_address_is_found(addresses: list[str], rng: random.Rando
     index = builder.build()
     for address in inserted:
         assert address.strip() in {hit.listed_as for hit in index.lookup(address)}
-        if normalise(address).family in CASE_INSENSITIVE_FAMILIES:
+        if _case_free(address):
             variant = "".join(c.swapcase() if rng.random() < 0.5 else c for c in address)
             assert address.strip() in {hit.listed_as for hit in index.lookup(variant)}
 
@@ -226,4 +294,13 @@ def test_any_query_gives_hits_or_a_mamori_error(text: str) -> None:
     except MamoriError:
         assert not text.strip()
         return
-    assert hits == () or text.strip().lower() in {h.listed_as.lower() for h in hits}
+    # A hit is the same address: the same canonical key, whichever written form the list and the query use.
+    assert hits == () or all(normalise(hit.listed_as) == normalise(text) for hit in hits)
+
+
+def _case_free(address: str) -> bool:
+    """Whether the address's written form ignores case (EVM, bech32, CashAddr, TRON hex)."""
+    key = normalise(address)
+    if key.family in CASE_INSENSITIVE_FAMILIES:
+        return True
+    return key.family.value == "hash" and normalise(address.lower()) == normalise(address.upper()) == key

@@ -454,3 +454,15 @@ def _sample_document() -> dict[str, Any]:
         (ROOT / "src" / "mamori" / "content" / "policies" / "sample.yaml").read_text(encoding="utf-8")
     )
     return document
+
+
+def test_case_insensitive_address_forms_are_compared_in_lower_case() -> None:
+    """A forbid rule on bc1q… must also catch BC1Q…; base58 keeps its case (it changes the address)."""
+    from mamori.policy.facts import normalise_address
+
+    bech32 = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+    assert normalise_address("bip122:000000000019d6689c085ae165831e93", bech32.upper()) == bech32
+    cashaddr = "bitcoincash:qpgf0ztxq3mwfq6eg5versgfdzq9c3pwv5jsk6wnay"
+    assert normalise_address("bch:mainnet", cashaddr.upper()) == cashaddr
+    legacy = "18M8bJWMzWHDBMxoLqjHHAffdRy4SrzkfB"
+    assert normalise_address("bip122:000000000019d6689c085ae165831e93", legacy) == legacy

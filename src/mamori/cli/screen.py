@@ -6,6 +6,10 @@ its code, goes to stderr and nothing is printed on stdout as if it were a result
 Lists come from files (``--ofac``, ``--fbi``, ``--list``, or ``--intel`` for a whole data folder) or from a saved
 index (``--index``). When two sources give a list of the same name, the later one replaces the earlier one, in
 the order --index, --intel, --ofac, --fbi, --list: a newer OFAC snapshot replaces, and so revokes, an older one.
+A replacement that could be older is refused (``LIST_VERSION_OLDER``, exit 2): versions that are both ISO dates
+are compared as dates and an older one is refused; other different versions are accepted only from a list named
+explicitly (--ofac, --fbi, --list), never from one --intel picked (:func:`mamori.intel.lists.check_replacement`).
+--intel takes the newest *complete* snapshot (ETH and XBT files present), saying which newer ones it passed over.
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ IntelOption = Annotated[
     typer.Option(
         "--intel",
         envvar="MAMORI_INTEL_DIR",
-        help="A data folder: its newest ofac_sdn_<date> snapshot and every fbi_* list in it.",
+        help="A data folder: its newest complete ofac_sdn_<date> snapshot (ETH and XBT files present) and every "
+        "fbi_* list in it.",
     ),
 ]
 IndexOption = Annotated[Path | None, typer.Option("--index", help="A screening index saved with --save-index.")]
@@ -117,52 +122,70 @@ def _run(
     # Screen everything before printing anything: a bad address must not leave half a report on stdout.
     results = [index.screen(address, chain).to_json() for address in addresses]
     if as_json:
-        document = {"count": len(results), "lists": _lists_json(index), "results": results}
+        document = {"count": len(results), "lists": _lists_json(index, reports), "results": results}
         sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
     else:  # with no address (only --save-index), the table of lists says what was saved
-        _render(results, _lists_json(index), reports, lang)
+        _render(results, _lists_json(index, reports), reports, lang)
     return EXIT_LISTED if any(result["hits"] for result in results) else EXIT_OK
 
 
 def load_screening_index(
     lists: list[str], ofac: Path | None, fbi: Path | None, intel: Path | None, index_file: Path | None
 ) -> tuple[ScreeningIndex, dict[str, dict[str, Any]]]:
-    """The index to screen against, and the load report of each list read from files (by list name)."""
+    """The index to screen against, and the load report of each list read from files (by list name).
+
+    Raises ``LIST_VERSION_OLDER`` where a later source would replace a list with one that could be older."""
     from mamori.intel import lists as loaders
     from mamori.intel.screening import ScreeningIndex
 
-    loaded: list[loaders.AddressList] = []
+    # (list, named explicitly on the command line, where it came from)
+    loaded: list[tuple[loaders.AddressList, bool, str]] = []
     if intel is not None:
-        snapshot = loaders.latest_ofac_directory(intel)
+        snapshot, skipped = loaders.newest_complete_ofac_directory(intel)
         if snapshot is not None:
-            loaded.append(loaders.load_ofac_directory(snapshot))
+            found = loaders.load_ofac_directory(snapshot)
+            loaded.append((loaders.with_skipped_snapshots(found, skipped), False, f"--intel {snapshot}"))
+        elif skipped:
+            # Screening without the OFAC list would answer "not listed" for every sanctioned address.
+            folders = "; ".join(f"{name}: {why}" for name, why in skipped)
+            raise InputError("USAGE_INVALID", reason=f"{intel} holds no complete ofac_sdn_<date> snapshot ({folders})")
         loaded.extend(
-            loaders.load_fbi_list(path, name=loaders.list_name_for(path.parent))
+            (loaders.load_fbi_list(path, name=loaders.list_name_for(path.parent)), False, f"--intel {path}")
             for path in loaders.find_fbi_lists(intel)
         )
         if not loaded:
             raise InputError("USAGE_INVALID", reason=f"{intel} holds no ofac_sdn_<date> or fbi_* list folder")
     if ofac is not None:
-        loaded.append(loaders.load_ofac_directory(ofac))
+        loaded.append((loaders.load_ofac_directory(ofac), True, f"--ofac {ofac}"))
     if fbi is not None:
-        loaded.append(loaders.load_fbi_list(fbi))
+        loaded.append((loaders.load_fbi_list(fbi), True, f"--fbi {fbi}"))
     for item in lists:
         name, separator, path = item.partition("=")
         if not separator or not name.strip() or not path.strip():
             raise InputError("USAGE_INVALID", reason=f"--list takes NAME=PATH, not {item!r}")
-        loaded.append(loaders.load_address_file(path.strip(), name=name.strip()))
+        loaded.append((loaders.load_address_file(path.strip(), name=name.strip()), True, f"--list {item}"))
     if index_file is None and not loaded:
         raise InputError("SCREENING_LIST_REQUIRED")
     index = ScreeningIndex.load(index_file) if index_file is not None else ScreeningIndex()
-    for address_list in loaded:
+    for address_list, explicit, origin in loaded:
+        current = {source.name: source for source in index.lists}.get(address_list.source.name)
+        if current is not None:
+            loaders.check_replacement(current, address_list.source, explicit=explicit, origin=origin)
         index = index.with_list(address_list)
-    reports = {item.source.name: item.report.to_json() for item in loaded}
+    reports = {item.source.name: item.report.to_json() for item, _, _ in loaded}
     return index, reports
 
 
-def _lists_json(index: ScreeningIndex) -> list[dict[str, Any]]:
+def _lists_json(index: ScreeningIndex, reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {"name": source.name, "version": source.version, "sha256": source.sha256, "entries": index.count(source.name)}
+        {
+            "name": source.name,
+            "version": source.version,
+            "sha256": source.sha256,
+            "entries": index.count(source.name),
+            # --intel: the newer or undated snapshot folders passed over for this one, with why
+            "skipped_snapshots": reports.get(source.name, {}).get("skipped_snapshots", []),
+        }
         for source in index.lists
     ]
 
@@ -259,6 +282,14 @@ def _render_lists(console: Console, lists: list[dict[str, Any]], reports: dict[s
                 _pick(
                     f"{count} whose form is another chain than the asset label",
                     f"{count} 件は資産ラベルと異なるチェーンの形式",
+                    lang,
+                )
+            )
+        for folder in report.get("skipped_snapshots", []):
+            remarks.append(
+                _pick(
+                    f"snapshot folder {folder['folder']} passed over: {folder['reason']}",
+                    f"スナップショット {folder['folder']} は使用しませんでした: {folder['reason']}",
                     lang,
                 )
             )

@@ -1,6 +1,6 @@
 """Threat intelligence: address lists (OFAC, FBI, industry feeds) and the screening index they feed."""
 
-from mamori.intel.addresses import Family, ScreenKey, normalise
+from mamori.chains.addresses import Family, ScreenKey, normalise
 from mamori.intel.lists import (
     AddressList,
     ListEntry,

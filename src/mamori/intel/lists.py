@@ -13,14 +13,15 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
 
+from mamori.chains.addresses import Family, chain_for, classify
 from mamori.errors import InputError
-from mamori.intel.addresses import Family, chain_for, classify
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,8 @@ class LoadReport:
     format_disagreements: tuple[str, ...] = ()  # in one of an asset's .txt/.json files but not the other
     skipped_lines: int = 0  # blank lines and # comments
     upstream_sha256: str | None = None  # OFAC: SHA-256 of the sdn_advanced.xml the lists were cut from
+    # --intel: newer ofac_sdn_<date> folders passed over for this one, each with why (incomplete, or not a date)
+    skipped_snapshots: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +77,7 @@ class LoadReport:
             "format_disagreements": list(self.format_disagreements),
             "skipped_lines": self.skipped_lines,
             "upstream_sha256": self.upstream_sha256,
+            "skipped_snapshots": [{"folder": f, "reason": r} for f, r in self.skipped_snapshots],
         }
 
 
@@ -301,13 +305,103 @@ def _upstream_digest(folder: Path) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def latest_ofac_directory(intel_dir: str | Path) -> Path | None:
-    """The newest ``ofac_sdn_<date>`` snapshot under a data directory (dates sort as text)."""
+# A snapshot folder is complete only if it holds, not empty, a file for each of these assets (.txt or .json): a
+# folder still being written or cut short must not replace a complete older snapshot.
+REQUIRED_OFAC_ASSETS = ("ETH", "XBT")
+_SNAPSHOT = re.compile(r"ofac_sdn_(\d{4}-\d{2}-\d{2})")
+
+
+def missing_ofac_assets(folder: str | Path) -> tuple[str, ...]:
+    """The :data:`REQUIRED_OFAC_ASSETS` for which ``folder`` holds no non-empty ``.txt`` or ``.json`` file."""
+    base = Path(folder)
+
+    def present(asset: str) -> bool:
+        for suffix in ("txt", "json"):
+            candidate = base / f"sanctioned_addresses_{asset}.{suffix}"
+            try:
+                if candidate.is_file() and candidate.stat().st_size > 0:
+                    return True
+            except OSError:
+                continue
+        return False
+
+    return tuple(asset for asset in REQUIRED_OFAC_ASSETS if not present(asset))
+
+
+def newest_complete_ofac_directory(intel_dir: str | Path) -> tuple[Path | None, tuple[tuple[str, str], ...]]:
+    """The newest complete ``ofac_sdn_<YYYY-MM-DD>`` snapshot under a data directory, and the folders passed over.
+
+    Snapshots are ordered by the date in their name. A newer folder that lacks a required asset file is passed over
+    for the newest complete one, and so is an ``ofac_sdn_*`` folder whose name holds no valid date (it cannot be
+    ordered); each passed-over folder comes back with the reason, for the load report. ``None`` when no snapshot
+    is complete; the folders are then all in the second item.
+    """
     try:
-        snapshots = sorted(p for p in Path(intel_dir).iterdir() if p.is_dir() and p.name.startswith("ofac_sdn_"))
+        folders = sorted(p for p in Path(intel_dir).iterdir() if p.is_dir() and p.name.startswith("ofac_sdn_"))
     except OSError as exc:
         raise InputError("INPUT_UNREADABLE", source=str(intel_dir), reason=exc.strerror or str(exc)) from exc
-    return snapshots[-1] if snapshots else None
+    dated: list[tuple[date, Path]] = []
+    skipped: list[tuple[str, str]] = []
+    for folder in folders:
+        named = _SNAPSHOT.fullmatch(folder.name)
+        day = _iso_date(named.group(1)) if named else None
+        if day is None:
+            skipped.append((folder.name, "no YYYY-MM-DD date in the folder's name: cannot be ordered"))
+        else:
+            dated.append((day, folder))
+    for _, folder in sorted(dated, reverse=True):
+        missing = missing_ofac_assets(folder)
+        if not missing:
+            return folder, tuple(skipped)
+        files = " and ".join(f"sanctioned_addresses_{asset}.txt/.json" for asset in missing)
+        skipped.append((folder.name, f"incomplete: no {files} (or empty)"))
+    return None, tuple(skipped)
+
+
+def latest_ofac_directory(intel_dir: str | Path) -> Path | None:
+    """The newest complete ``ofac_sdn_<date>`` snapshot under a data directory (see
+    :func:`newest_complete_ofac_directory`), or ``None``."""
+    return newest_complete_ofac_directory(intel_dir)[0]
+
+
+def with_skipped_snapshots(address_list: AddressList, skipped: tuple[tuple[str, str], ...]) -> AddressList:
+    """``address_list`` whose load report also names the snapshot folders passed over for it."""
+    report = replace(address_list.report, skipped_snapshots=skipped)
+    return replace(address_list, report=report)
+
+
+def _iso_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def check_replacement(current: ListSource, new: ListSource, *, explicit: bool, origin: str) -> None:
+    """Raise ``LIST_VERSION_OLDER`` unless ``new`` may replace ``current`` (a list of the same name).
+
+    Identical lists always may. When both versions are ISO dates (OFAC snapshots, the FBI CSV's publication date)
+    they are compared as dates: an older one is always refused, a newer one always accepted, and the same date
+    with other contents only when the new list was named explicitly. Versions that are not both dates (digests of
+    files) cannot be ordered, so any different one is refused unless the new list was named explicitly on the
+    command line (``explicit``: ``--ofac``, ``--fbi``, ``--list``; not ``--intel``, which picks its lists itself).
+    ``origin`` names where the new list came from, for the message.
+    """
+    if (current.version, current.sha256) == (new.version, new.sha256):
+        return
+    old_day, new_day = _iso_date(current.version), _iso_date(new.version)
+    if old_day is not None and new_day is not None:
+        allowed = new_day > old_day or (new_day == old_day and explicit)
+    else:
+        allowed = explicit
+    if not allowed:
+        raise InputError(
+            "LIST_VERSION_OLDER",
+            list=current.name,
+            current_version=current.version,
+            new_version=new.version,
+            source=origin,
+        )
 
 
 def find_fbi_lists(intel_dir: str | Path) -> tuple[Path, ...]:
@@ -332,14 +426,19 @@ def list_name_for(folder: Path) -> str:
 
 
 __all__ = [
+    "REQUIRED_OFAC_ASSETS",
     "AddressList",
     "ListEntry",
     "ListSource",
     "LoadReport",
+    "check_replacement",
     "find_fbi_lists",
     "latest_ofac_directory",
     "list_name_for",
     "load_address_file",
     "load_fbi_list",
     "load_ofac_directory",
+    "missing_ofac_assets",
+    "newest_complete_ofac_directory",
+    "with_skipped_snapshots",
 ]

@@ -4,8 +4,10 @@ Each list is one frozen segment: the 64-bit BLAKE2b keys of its normalised addre
 a parallel array of asset-label ids, and the listed texts concatenated in key order with an offsets array:
 8 + 1 + 4 bytes plus the text per entry and no Python object per entry, which is what lets 10 million addresses
 fit one process (docs/screening.md has the figures). A lookup hashes the normalised query and binary-searches
-each segment; a key match is confirmed against the listed text, so a 64-bit collision can never produce a hit,
-and equal canonical forms always hash equal, so no listed address is missed. Re-importing a list (a newer OFAC
+each segment; a key match is confirmed by comparing canonical keys (family and canonical form, recomputed from the
+listed text), so a 64-bit collision can never produce a hit, and equal canonical forms always hash equal, so no
+listed address is missed, whichever written form (legacy base58check or CashAddr, TRON base58 or hex) the list and
+the query use. Re-importing a list (a newer OFAC
 snapshot) swaps its segment whole, revoking what it no longer holds. Every change returns a new index.
 """
 
@@ -23,8 +25,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 import orjson
 
-from mamori.errors import InputError
-from mamori.intel.addresses import (
+from mamori.chains.addresses import (
     CASE_INSENSITIVE_FAMILIES,
     NORMALISER_VERSION,
     NOTE_MESSAGES,
@@ -33,6 +34,7 @@ from mamori.intel.addresses import (
     classify,
     normalise,
 )
+from mamori.errors import InputError
 from mamori.intel.lists import AddressList, ListSource
 
 if TYPE_CHECKING:
@@ -106,14 +108,16 @@ class _Segment(NamedTuple):
         return sum(memoryview(part).nbytes for part in self[2:])
 
     def find(self, key: int, family: Family, normalised: str, text: str) -> list[Hit]:
-        """Entries with this key whose listed text normalises as the query's (``text``, stripped) does."""
+        """Entries with this key whose listed text has the query's canonical key (``text``: the query, stripped)."""
         keys, offsets = self.keys, self.offsets
         position = bisect_left(keys, key)
         hits = []
         while position < len(keys) and keys[position] == key:
             listed = bytes(self.texts[offsets[position] : offsets[position + 1]]).decode("utf-8", "surrogatepass")
-            # Identical text, or a case variant in a case-insensitive family, is the same address; anything else
-            # is normalised again, which rules out a 64-bit collision.
+            # Identical text is the same address (the canonical key is a function of the text), and so is a case
+            # variant in a family whose every written form ignores case. Anything else -- another written form of
+            # the same hash (family "hash": legacy base58check vs CashAddr, TRON base58 vs hex) or a 64-bit
+            # collision -- is normalised again and its canonical key compared with the query's.
             if (
                 listed == text
                 or (family in CASE_INSENSITIVE_FAMILIES and listed.isascii() and listed.lower() == text.lower())

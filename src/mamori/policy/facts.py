@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from mamori.chains.addresses import Family, classify
 from mamori.chains.evm.encoding import parse_address
 
 
@@ -94,11 +95,17 @@ class PastWithdrawal:
 
 
 def normalise_address(chain: str, address: str) -> str:
-    """The form addresses are compared in: EVM addresses lowercase hex (checksum checked when mixed case),
-    everything else exactly as written, without surrounding spaces."""
+    """The form addresses are compared in: EVM addresses lowercase hex (checksum checked when mixed case);
+    case-insensitive forms (bech32, CashAddr) lowercase, so ``BC1Q…`` cannot slip past a rule on ``bc1q…``;
+    every other form (base58 is case-sensitive) exactly as written, without surrounding spaces."""
     text = address.strip()
     if chain.startswith("eip155:"):
         return "0x" + parse_address(text, field="address").hex()
+    if text:
+        family, canonical, _, _ = classify(text, check_case=False)
+        # Lower the case only where it does not change which address it is (bech32, CashAddr; not base58).
+        if family is not Family.OTHER and classify(text.lower(), check_case=False)[1] == canonical:
+            return text.lower()
     return text
 
 
