@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -59,9 +60,19 @@ def line(name: str, count: int, seconds: float, peer_rate: float | None = None) 
     return rate
 
 
-def bench_safe(count: int, repeat: int) -> None:
+def peer_safe_tx(r: dict[str, Any], version: str, signatures: bytes | None = None) -> Any:
+    """safe-eth-py's SafeTx for a Safe Transaction Service record (the peer of every Safe benchmark)."""
     from safe_eth.safe.safe_tx import SafeTx
 
+    data = bytes.fromhex((r["data"] or "0x")[2:])
+    return SafeTx(
+        None, r["safe"], r["to"], int(r["value"]), data, r["operation"], r["safeTxGas"], r["baseGas"],
+        int(r["gasPrice"]), r["gasToken"], r["refundReceiver"], signatures=signatures, safe_nonce=r["nonce"],
+        safe_version=version, chain_id=1,
+    )  # fmt: skip
+
+
+def bench_safe(count: int, repeat: int) -> None:
     records, safes_document = safe_records(count)
     book = SafeBook.from_document(safes_document)
     lines = [orjson.dumps(r) for r in records]
@@ -72,22 +83,7 @@ def bench_safe(count: int, repeat: int) -> None:
 
     def peer() -> None:
         for r in records:
-            _ = SafeTx(
-                None,
-                r["safe"],
-                r["to"],
-                int(r["value"]),
-                bytes.fromhex((r["data"] or "0x")[2:]),
-                r["operation"],
-                r["safeTxGas"],
-                r["baseGas"],
-                int(r["gasPrice"]),
-                r["gasToken"],
-                r["refundReceiver"],
-                safe_nonce=r["nonce"],
-                safe_version=versions[r["safe"]],
-                chain_id=1,
-            ).safe_tx_hash
+            _ = peer_safe_tx(r, versions[r["safe"]]).safe_tx_hash
 
     def core() -> None:
         for record, context in zip(parsed, contexts, strict=True):
@@ -105,6 +101,7 @@ def bench_safe(count: int, repeat: int) -> None:
         ours = verify_safe_tx(record, context, registry).hashes.safe_tx_hash
         assert ours.hex() == raw["safeTxHash"][2:], "mamori and the corpus disagree"  # noqa: S101
 
+    _ = peer_safe_tx(records[0], versions[records[0]["safe"]]).safe_tx_hash  # warm-up: lazy imports, caches
     print(f"Safe transactions: {count:,} records, best of {repeat}")
     peer_rate = line("peer: safe-eth-py SafeTx(...).safe_tx_hash", count, best_of(repeat, peer))
     line("mamori core: hashes + decode + findings (verify_safe_tx)", count, best_of(repeat, core), peer_rate)
@@ -132,8 +129,6 @@ def bench_safe(count: int, repeat: int) -> None:
 
 def bench_signed(count: int, repeat: int) -> None:
     """Signed proposals: every signature recovered and checked against the owners (2 per transaction)."""
-    from safe_eth.safe.safe_tx import SafeTx
-
     records, safes_document = signed_records(count)
     book = SafeBook.from_document(safes_document)
     registry = default_registry()
@@ -143,13 +138,7 @@ def bench_signed(count: int, repeat: int) -> None:
 
     def peer() -> None:
         for r in records:
-            safe_tx = SafeTx(
-                None, r["safe"], r["to"], int(r["value"]), bytes.fromhex((r["data"] or "0x")[2:]), r["operation"],
-                r["safeTxGas"], r["baseGas"], int(r["gasPrice"]), r["gasToken"], r["refundReceiver"],
-                signatures=bytes.fromhex(r["signatures"][2:]), safe_nonce=r["nonce"],
-                safe_version=versions[r["safe"]], chain_id=1,
-            )  # fmt: skip
-            _ = safe_tx.signers
+            _ = peer_safe_tx(r, versions[r["safe"]], signatures=bytes.fromhex(r["signatures"][2:])).signers
 
     def core() -> None:
         for record, context in zip(parsed, contexts, strict=True):
