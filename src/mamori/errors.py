@@ -155,6 +155,14 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         "リスト {list}: {source} の版 {new_version} で版 {current_version} を置き換えようとしましたが、古い版であるか、"
         "日付として比較できず --ofac、--fbi、--list で明示的に指定されていません。古い可能性のあるリストでは照合しません",
     ),
+    "AUDIT_LOG_TAMPERED": (
+        "Audit log entry {seq} fails verification: {reason}; the log has been tampered with",
+        "監査ログのエントリ {seq} の検証に失敗しました: {reason}。ログが改ざんされています",
+    ),
+    "DATABASE_UNAVAILABLE": (
+        "The database {url} cannot be used: {reason}",
+        "データベース {url} を使用できません: {reason}",
+    ),
     "USAGE_INVALID": (
         "Invalid usage: {reason}",
         "使い方が正しくありません: {reason}",

@@ -1,0 +1,15 @@
+"""Alembic environment: runs on the connection that :func:`mamori.store.database.upgrade` passes in."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from mamori.store.models import Base
+
+connection = context.config.attributes.get("connection")
+if not isinstance(connection, Connection):
+    raise TypeError("run migrations through mamori.store.database.upgrade(engine)")
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()
