@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from mamori.policy.approvals import approvals_counting, quorum_text_en, quorum_text_ja
 from mamori.policy.facts import Approval, Facts
 from mamori.policy.model import Approvals, Limit, Match, Policy, Rule, Wallet
 from mamori.policy.reasons import REASON_CATALOG
@@ -297,7 +298,7 @@ class _Evaluation:
                     )
                 )
         approvers = [Approval(name, entry.added_at) for name in entry.approved_by]
-        have = self._quorum_met(book.add_quorum, approvers, initiator=None)
+        have = approvals_counting(self.policy.people, book.add_quorum, approvers, initiator=None)
         if have < book.add_quorum.count:
             usable = False
             if required:
@@ -456,7 +457,7 @@ class _Evaluation:
                 valid.append(item)
         missing: list[RequiredApproval] = []
         for source, needed in self.requirements:
-            have = self._quorum_met(needed, valid, initiator=initiator)
+            have = approvals_counting(self.policy.people, needed, valid, initiator=initiator)
             if have < needed.count:
                 missing.append(RequiredApproval(source, needed, have))
                 self.notes.append(
@@ -466,32 +467,11 @@ class _Evaluation:
                         source=source,
                         count=needed.count,
                         have=have,
-                        detail=_detail_en(needed),
-                        detail_ja=_detail_ja(needed),
+                        detail=quorum_text_en(needed),
+                        detail_ja=quorum_text_ja(needed),
                     )
                 )
         return missing
-
-    def _quorum_met(self, needed: Approvals, approvals: list[Approval], *, initiator: str | None) -> int:
-        """How many approvals count toward ``needed`` (capped by the employee rule when it is not met)."""
-        people = [self.policy.people[a.approver] for a in approvals if a.approver in self.policy.people]
-        eligible = [
-            person
-            for person in {p.id: p for p in people}.values()
-            if person.id != initiator and (not needed.groups or person.groups & needed.groups)
-        ]
-        if needed.distinct_organisations:
-            # One approver per organisation; prefer an employee where the organisation has one.
-            by_org: dict[str, bool] = {}
-            for person in eligible:
-                by_org[person.organisation] = by_org.get(person.organisation, False) or person.employee
-            count, employees = len(by_org), sum(by_org.values())
-        else:
-            count, employees = len(eligible), sum(p.employee for p in eligible)
-        if employees < needed.min_employees:
-            # Without enough employees the quorum is not met, whatever the head count.
-            return min(count, needed.count - 1)
-        return count
 
 
 def _duration_text(seconds: int) -> str:
@@ -499,26 +479,3 @@ def _duration_text(seconds: int) -> str:
         if seconds % size == 0 and seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def _detail_en(needed: Approvals) -> str:
-    parts = []
-    if needed.groups:
-        parts.append(f" from {', '.join(sorted(needed.groups))}")
-    if needed.min_employees:
-        parts.append(f", at least {needed.min_employees} employed by the exchange")
-    if needed.distinct_organisations:
-        parts.append(", no two from the same organisation")
-    return "".join(parts)
-
-
-def _detail_ja(needed: Approvals) -> str:
-    parts = []
-    if needed.groups:
-        parts.append(f"（{', '.join(sorted(needed.groups))} から")
-        parts.append("）")
-    if needed.min_employees:
-        parts.append(f"（うち取引所の従業員 {needed.min_employees} 名以上）")
-    if needed.distinct_organisations:
-        parts.append("（同一組織から 2 名以上は不可）")
-    return "".join(parts)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
@@ -17,17 +16,16 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from jsonschema import Draft202012Validator, validators
 
 from mamori.chains.evm.safe.versions import parse_safe_version
 from mamori.errors import MamoriError
 from mamori.policy.facts import normalise_address
+from mamori.policy.index import index_candidates
 from mamori.policy.model import (
     WEEKDAYS,
     AddressBookPolicy,
     Approvals,
     Asset,
-    Candidates,
     FindingsPolicy,
     Limit,
     Match,
@@ -40,11 +38,9 @@ from mamori.policy.model import (
     Wallet,
 )
 from mamori.policy.request import decode_key_or_signature
+from mamori.policy.syntax import MAX_POLICY_BYTES, PolicyValidator, StrictLoader, parse_duration, weak_ed25519_key
 
 TIERS = ("hot", "warm", "cold")
-_DURATION = re.compile(r"(\d+)([dhms])")
-_ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
-_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
 class PolicyError(MamoriError):
@@ -61,58 +57,6 @@ class PolicyError(MamoriError):
         return body
 
 
-MAX_POLICY_BYTES = 4 * 1024 * 1024
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """YAML without aliases (an alias bomb of a few KB expands to gigabytes) and without duplicate keys (a second
-    `wallets:` block at the end of a file would silently win)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML stubs leave it untyped
-            raise yaml.constructor.ConstructorError(None, None, "aliases are not allowed in a policy", event.start_mark)
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-# Ed25519 points of small order (by y, sign bit ignored): with such a "public key" forged signatures verify.
-_SMALL_ORDER_Y = frozenset(
-    bytes.fromhex(text)
-    for text in (
-        "0100000000000000000000000000000000000000000000000000000000000000",
-        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-        "0000000000000000000000000000000000000000000000000000000000000000",
-        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
-        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-    )
-)
-
-
-def weak_ed25519_key(raw: bytes) -> bool:
-    return raw[:31] + bytes((raw[31] & 0x7F,)) in _SMALL_ORDER_Y
-
-
-def _is_integer(_checker: object, instance: object) -> bool:
-    # JSON Schema counts 18.0 as an integer; a policy never means a float where it says a count or decimals.
-    return isinstance(instance, int) and not isinstance(instance, bool)
-
-
-_Validator = validators.extend(  # type: ignore[no-untyped-call]  # jsonschema's extend is untyped
-    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
-)
-
-
 @lru_cache(maxsize=1)
 def policy_schema() -> dict[str, Any]:
     text = resources.files("mamori.content").joinpath("policy.schema.json").read_text(encoding="utf-8")
@@ -125,7 +69,7 @@ def load_policy_text(text: str | bytes) -> Policy:
     if len(raw) > MAX_POLICY_BYTES:
         raise PolicyError([("(file)", f"larger than {MAX_POLICY_BYTES // 1024} KiB: not a policy")])
     try:
-        document = yaml.load(raw, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass, stricter still
+        document = yaml.load(raw, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass, stricter still
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:  # PyYAML raises ValueError on bad dates
         raise PolicyError([("(file)", f"not valid YAML: {exc}")]) from exc
     return load_policy(document, digest=hashlib.sha256(raw).hexdigest())
@@ -134,7 +78,7 @@ def load_policy_text(text: str | bytes) -> Policy:
 def load_policy(document: Any, *, digest: str = "") -> Policy:
     if document is None or document == {}:
         raise PolicyError([("(file)", "the policy is empty")])
-    validator = _Validator(policy_schema())
+    validator = PolicyValidator(policy_schema())
     problems = [
         (_location(error.absolute_path), error.message)
         for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
@@ -150,65 +94,11 @@ def load_policy(document: Any, *, digest: str = "") -> Policy:
     )
 
 
-def index_candidates(policy: Policy) -> dict[tuple[str, str], Candidates]:
-    """Pre-select, per wallet and asset, the rules and limits whose static conditions can match; rules naming
-    destinations are further keyed by destination. The evaluator still checks every condition of a candidate."""
-
-    def static_match(match: Match, wallet: Wallet, asset: str) -> bool:
-        return (
-            (match.wallets is None or wallet.id in match.wallets)
-            and (match.tiers is None or wallet.tier in match.tiers)
-            and (match.assets is None or asset in match.assets)
-            and (match.chains is None or wallet.chain in match.chains)
-            and (match.amount_asset is None or match.amount_asset == asset)
-        )
-
-    def split(items: tuple[Any, ...], wallet: Wallet, asset: str) -> tuple[tuple[Any, ...], dict[str, tuple[Any, ...]]]:
-        general: list[Any] = []
-        by_destination: dict[str, list[Any]] = {}
-        for item in items:
-            if not static_match(item.match, wallet, asset):
-                continue
-            if item.match.destinations is None:
-                general.append(item)
-            else:
-                for destination in item.match.destinations:
-                    by_destination.setdefault(destination, []).append(item)
-        return tuple(general), {key: tuple(value) for key, value in by_destination.items()}
-
-    index: dict[tuple[str, str], Candidates] = {}
-    for wallet in policy.wallets.values():
-        for asset in wallet.assets:
-            rules, rules_by_destination = split(policy.rules, wallet, asset)
-            limits, limits_by_destination = split(policy.limits, wallet, asset)
-            index[(wallet.id, asset)] = Candidates(rules, rules_by_destination, limits, limits_by_destination)
-    return index
-
-
 def _location(path: Any) -> str:
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "(root)"
-
-
-MAX_DURATION_SECONDS = 10 * 366 * 86400  # ten years: longer windows are a mistake, and dates overflow
-
-
-def parse_duration(text: str) -> int:
-    """``48h``, ``1h30m``, ``2d`` or ISO 8601 ``PT48H``: a positive number of seconds, at most ten years."""
-    iso = _ISO_DURATION.match(text)
-    if iso:
-        days, hours, minutes, seconds = (int(x) if x else 0 for x in iso.groups())
-        total = days * 86400 + hours * 3600 + minutes * 60 + seconds
-    else:
-        parts = _DURATION.findall(text)
-        if not parts or "".join(n + u for n, u in parts) != text:
-            raise ValueError(f"{text!r} is not a duration like 48h, 1h30m or PT48H")
-        total = sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts)
-    if not 0 < total <= MAX_DURATION_SECONDS:
-        raise ValueError(f"the duration {text!r} must be longer than zero and at most ten years")
-    return total
 
 
 class _Builder:
