@@ -163,6 +163,34 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         "The database {url} cannot be used: {reason}",
         "データベース {url} を使用できません: {reason}",
     ),
+    "APPROVAL_INVALID": (
+        "The approval is invalid: {reason}",
+        "承認が無効です: {reason}",
+    ),
+    "APPROVAL_SUBJECT_MISMATCH": (
+        "The approval was given for another withdrawal (differs in: {fields}): it cannot be replayed onto this one",
+        "この承認は別の出金に対するものです（相違: {fields}）。この出金には使えません",
+    ),
+    "APPROVAL_EXPIRED": (
+        "The approval expired at {expires_at} (now {now})",
+        "承認は {expires_at} に期限切れになりました（現在 {now}）",
+    ),
+    "ATTESTATION_INVALID": (
+        "The release attestation is invalid: {reason}. Do not sign",
+        "リリース証明が無効です: {reason}。署名しないでください",
+    ),
+    "ATTESTATION_EXPIRED": (
+        "The release attestation expired at {expires_at} (now {now}). Do not sign",
+        "リリース証明は {expires_at} に期限切れになりました（現在 {now}）。署名しないでください",
+    ),
+    "ATTESTATION_NOT_YET_VALID": (
+        "The release attestation is not valid before {issued_at} (now {now}): check the clocks. Do not sign",
+        "リリース証明は {issued_at} より前には有効ではありません（現在 {now}）。時計を確認してください。署名しないでください",
+    ),
+    "ATTESTATION_HASH_MISMATCH": (
+        "The release attestation is for signing hash {attested}, not {expected}: it releases another transaction. Do not sign",
+        "リリース証明の署名ハッシュは {attested} で、{expected} ではありません。別の取引の証明です。署名しないでください",
+    ),
     "USAGE_INVALID": (
         "Invalid usage: {reason}",
         "使い方が正しくありません: {reason}",
