@@ -11,7 +11,6 @@ import random
 import time
 from typing import Any
 
-import eth_abi
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_hash.auto import keccak
@@ -38,12 +37,12 @@ from mamori.chains.evm.safe.versions import SUPPORTED_VERSIONS, parse_safe_versi
 from mamori.verify.context import SafeContext
 from mamori.verify.registry import ContractRegistry
 from mamori.verify.safe import verify_safe_tx
+from support.references import exec_transaction_reference
 
 HASH_TXS = 10_080  # a multiple of len(SUPPORTED_VERSIONS) x len(CHAIN_IDS)
 SIGNED_TXS = 300
 FIXED_CHAIN_IDS = (1, 10, 137, 8453, 11155111)
 UINT256_MAX = 2**256 - 1
-EXEC_TYPES = ["address", "uint256", "bytes", "uint8", "uint256", "uint256", "uint256", "address", "address", "bytes"]
 
 
 def _big_chain_id(rng: random.Random) -> int:
@@ -296,8 +295,7 @@ def _exec_args(tx: SafeTx, packed: bytes) -> list[Any]:
 
 
 def _eth_abi_exec(tx: SafeTx, packed: bytes) -> bytes:
-    selector = keccak(b"execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)")[:4]
-    return selector + eth_abi.encode(EXEC_TYPES, _exec_args(tx, packed))
+    return exec_transaction_reference(tx, packed)
 
 
 def _web3_exec(web3: Web3, tx: SafeTx, packed: bytes) -> bytes:

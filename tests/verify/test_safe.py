@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import eth_abi
 import pytest
 import rlp
 from eth_account import Account
@@ -24,6 +23,7 @@ from mamori.verify.context import SafeBook, SafeContext, resolve_context
 from mamori.verify.model import Finding, Severity
 from mamori.verify.registry import ContractRegistry
 from mamori.verify.safe import SafeTxReport, verify_safe_record, verify_safe_tx, versions_matching_hash
+from support.references import exec_transaction_reference
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_BYBIT = REPO / ".." / "shared" / "data" / "safe" / "bybit-safe-tx-71.json"
@@ -264,23 +264,7 @@ def test_bybit_exec_transaction_calldata_is_the_data_of_the_executed_transaction
     assert body["exec_transaction_calldata_hash"] == "0x" + keccak(data).hex()
 
     tx = parse_safe_tx_record(record).tx
-    expected = keccak(b"execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)")[
-        :4
-    ] + eth_abi.encode(
-        ["address", "uint256", "bytes", "uint8", "uint256", "uint256", "uint256", "address", "address", "bytes"],
-        [
-            tx.to,
-            tx.value,
-            tx.data,
-            tx.operation,
-            tx.safe_tx_gas,
-            tx.base_gas,
-            tx.gas_price,
-            tx.gas_token,
-            tx.refund_receiver,
-            _h(record["signatures"]),
-        ],
-    )
+    expected = exec_transaction_reference(tx, _h(record["signatures"]))
     assert report.exec_calldata == expected
     assert len(nonce) == 1
     assert int.from_bytes(gas, "big") == 200_000

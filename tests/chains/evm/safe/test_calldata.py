@@ -5,32 +5,11 @@ from __future__ import annotations
 import random
 
 import eth_abi
-from eth_hash.auto import keccak
 
 from mamori.chains.evm.abi import decode_args
 from mamori.chains.evm.safe.calldata import EXEC_TRANSACTION_SELECTOR, exec_transaction_calldata
 from mamori.chains.evm.safe.model import SafeTx
-
-EXEC_TYPES = ["address", "uint256", "bytes", "uint8", "uint256", "uint256", "uint256", "address", "address", "bytes"]
-
-
-def _reference(tx: SafeTx, signatures: bytes) -> bytes:
-    selector = keccak(b"execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)")[:4]
-    return selector + eth_abi.encode(
-        EXEC_TYPES,
-        [
-            tx.to,
-            tx.value,
-            tx.data,
-            tx.operation,
-            tx.safe_tx_gas,
-            tx.base_gas,
-            tx.gas_price,
-            tx.gas_token,
-            tx.refund_receiver,
-            signatures,
-        ],
-    )
+from support.references import EXEC_TYPES, exec_transaction_reference
 
 
 def _random_tx(rng: random.Random) -> SafeTx:
@@ -59,7 +38,7 @@ def test_exec_transaction_calldata_matches_eth_abi() -> None:
         tx = _random_tx(rng)
         signatures = rng.randbytes(rng.choice([0, 65, 130, 195, 65 * 3 + 32 + 40, rng.randrange(0, 400)]))
         ours = exec_transaction_calldata(tx, signatures)
-        assert ours == _reference(tx, signatures)
+        assert ours == exec_transaction_reference(tx, signatures)
         assert len(ours) % 32 == 4
 
 
