@@ -16,18 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mamori.cli.main import main
 from mamori.policy.request import SIGNED_FIELDS, signing_payload
+from support.sample import LEDGER, SAMPLE_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "src" / "mamori" / "content" / "policies" / "sample.yaml"
+SAMPLE = SAMPLE_PATH
 VECTORS = ROOT / "tests" / "vectors" / "policy"
 BYBIT = ROOT.parent / "shared" / "data" / "safe" / "bybit-safe-tx-71.json"
 if not BYBIT.exists():  # the copy shipped in the package, with the same bytes
     BYBIT = ROOT / "src" / "mamori" / "content" / "samples" / "bybit-safe-tx-71.json"
-LEDGER = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"mamori sample ledger key").digest())
 
 
 @dataclass

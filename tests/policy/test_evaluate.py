@@ -3,7 +3,6 @@ limits, time windows in the policy's zone, approvals. Facts are built directly; 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -13,7 +12,6 @@ from typing import Any
 
 import pytest
 import yaml
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mamori.policy.evaluate import Verdict, evaluate, reason
 from mamori.policy.facts import (
@@ -30,10 +28,9 @@ from mamori.policy.model import Match, Policy, Rule, ScreeningPolicy, TimeWindow
 from mamori.policy.parse import index_candidates, load_policy, load_policy_text
 from mamori.policy.reasons import DENY_CODES, REASON_CATALOG
 from mamori.policy.request import WithdrawalRequest, parse_request, signing_payload
+from support.sample import LEDGER, SAMPLE_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_PATH = ROOT / "src" / "mamori" / "content" / "policies" / "sample.yaml"
-LEDGER = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"mamori sample ledger key").digest())
 ETH = 10**18
 USDC = 10**6
 DEST = "0xd4d890d1d1b8564d0b985d541680c0d690f8a823"  # keccak256("mamori test customer 1")[12:], normalised

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -46,10 +45,9 @@ from mamori.policy.request import (
     signature_problem,
     signing_payload,
 )
+from support.sample import LEDGER, SAMPLE_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_PATH = ROOT / "src" / "mamori" / "content" / "policies" / "sample.yaml"
-LEDGER = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"mamori sample ledger key").digest())
 FAST = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 

@@ -27,9 +27,9 @@ from mamori.policy.request import (
     signing_payload,
 )
 from mamori.verify.registry import default_registry
+from support.sample import LEDGER
 
 ROOT = Path(__file__).resolve().parents[2]
-LEDGER = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"mamori sample ledger key").digest())
 OTHER = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"not the ledger").digest())
 KEYS = {"ledger-2026": LEDGER.public_key().public_bytes_raw()}
 DEST = "0xd4d890D1D1b8564D0b985D541680c0d690F8a823"  # keccak256("mamori test customer 1")[12:]
