@@ -191,6 +191,82 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         "The release attestation is for signing hash {attested}, not {expected}: it releases another transaction. Do not sign",
         "リリース証明の署名ハッシュは {attested} で、{expected} ではありません。別の取引の証明です。署名しないでください",
     ),
+    "AUTH_REQUIRED": (
+        "Authentication is required: send the header 'Authorization: Bearer <API key>'",
+        "認証が必要です。'Authorization: Bearer <API キー>' ヘッダーを送ってください",
+    ),
+    "AUTH_INVALID": (
+        "The API key is not valid (malformed, unknown or revoked)",
+        "API キーが無効です（形式不正、未登録、または失効済み）",
+    ),
+    "PERMISSION_DENIED": (
+        "The role {role} may not {action}",
+        "ロール {role} には「{action}」の権限がありません",
+    ),
+    "NOT_FOUND": (
+        "{what} '{id}' was not found",
+        "{what} '{id}' は見つかりません",
+    ),
+    "ROUTE_NOT_FOUND": (
+        "There is no endpoint {method} {path}",
+        "エンドポイント {method} {path} は存在しません",
+    ),
+    "METHOD_NOT_ALLOWED": (
+        "The endpoint {path} does not accept {method}",
+        "エンドポイント {path} は {method} を受け付けません",
+    ),
+    "BODY_INVALID": (
+        "The request body is invalid at {at}: {reason}",
+        "リクエスト本文の {at} が不正です: {reason}",
+    ),
+    "BODY_TOO_LARGE": (
+        "The request body is larger than {limit} bytes",
+        "リクエスト本文が上限 {limit} バイトを超えています",
+    ),
+    "MEDIA_TYPE_UNSUPPORTED": (
+        "The request body must be application/json, not {media_type}",
+        "リクエスト本文は application/json でなければなりません（受信: {media_type}）",
+    ),
+    "REQUEST_NOT_AUTHENTIC": (
+        "The withdrawal request is refused and logged: {reason} ({detail})",
+        "出金リクエストを拒否し、記録しました: {reason}（{detail}）",
+    ),
+    "REQUEST_ID_REUSED": (
+        "Request id '{request_id}' was already used for a different request",
+        "リクエスト ID '{request_id}' は別のリクエストで使用済みです",
+    ),
+    "STATE_CONFLICT": (
+        "{what} '{id}' is {status}: cannot {action}",
+        "{what} '{id}' は {status} の状態のため、{action} できません",
+    ),
+    "APPROVER_KEY_UNKNOWN": (
+        "{person} has no active approval key '{key_id}'",
+        "{person} には有効な承認鍵 '{key_id}' がありません",
+    ),
+    "APPROVER_NOT_ELIGIBLE": (
+        "{person} cannot approve this: {reason}",
+        "{person} はこれを承認できません: {reason}",
+    ),
+    "CHANGE_INVALID": (
+        "The proposed change is refused: {reason}",
+        "変更の提案を受け付けられません: {reason}",
+    ),
+    "GUARD_NOT_INITIALISED": (
+        "The guard database has no active policy: run 'mamori guard init' first",
+        "ガードのデータベースに有効なポリシーがありません。先に 'mamori guard init' を実行してください",
+    ),
+    "GUARD_ALREADY_INITIALISED": (
+        "The guard database already has a policy: 'mamori guard init' runs once; change the policy through the service",
+        "ガードのデータベースには既にポリシーがあります。'mamori guard init' は一度だけ実行できます。変更はサービス経由で行ってください",
+    ),
+    "GUARD_KEY_INVALID": (
+        "The guard key {path} cannot be used: {reason}",
+        "ガード鍵 {path} を使用できません: {reason}",
+    ),
+    "SERVICE_UNAVAILABLE": (
+        "The service cannot answer now ({reason}); nothing was changed, try again",
+        "サービスは現在応答できません（{reason}）。何も変更されていません。再試行してください",
+    ),
     "USAGE_INVALID": (
         "Invalid usage: {reason}",
         "使い方が正しくありません: {reason}",

@@ -282,6 +282,12 @@ class AuditLog:
 
     # -- internals -----------------------------------------------------------------------------------------
 
+    def lock(self) -> None:
+        """Take the log's write lock now, until the transaction ends (appends take it anyway). A caller whose
+        change depends on what it reads (velocity counters, quorums) takes it first, so that the reads and the
+        writes of concurrent transactions, on any number of processes, happen one after another."""
+        self._lock()
+
     def _lock(self) -> None:
         if self._dialect == "postgresql":
             self._db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})

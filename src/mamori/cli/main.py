@@ -10,7 +10,7 @@ import orjson
 import typer
 
 from mamori import __version__
-from mamori.cli import attest, audit, policy, screen, verify
+from mamori.cli import attest, audit, guard, policy, screen, verify
 from mamori.errors import MamoriError
 
 app = typer.Typer(
@@ -22,7 +22,9 @@ app.add_typer(verify.app, name="verify")
 app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(attest.app, name="attest")
+app.add_typer(guard.app, name="guard")
 app.command("screen")(screen.screen_command)
+app.command("serve")(guard.serve_command)
 
 
 @app.command()

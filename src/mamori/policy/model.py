@@ -156,6 +156,8 @@ class Policy:
     screening: ScreeningPolicy
     fee_caps: Mapping[str, int] = field(default_factory=dict)  # native asset id -> most network fee, base units
     request_max_age_seconds: int = 24 * 3600
+    # approvals the guard service needs to change the policy itself or an approver's key (governance)
+    change_quorum: Approvals = field(default_factory=lambda: Approvals(2))
     digest: str = field(default="")  # SHA-256 of the policy text, to record which version decided
     # (wallet, asset) -> the rules and limits that can apply, so a decision reads tens of rules, not thousands
     candidates: Mapping[tuple[str, str], Candidates] = field(default_factory=dict)

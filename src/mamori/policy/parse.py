@@ -162,6 +162,7 @@ class _Builder:
             ),
             fee_caps=self._fee_caps(doc.get("fee_caps") or {}),
             request_max_age_seconds=self._duration("request_max_age", doc.get("request_max_age", "24h")),
+            change_quorum=self._change_quorum(doc.get("governance") or {}),
             digest=digest,
         )
 
@@ -398,6 +399,11 @@ class _Builder:
             self._approvals("address_book.add_quorum", item["add_quorum"]) if "add_quorum" in item else Approvals(2)
         )
         return AddressBookPolicy(cooling, quorum, frozenset(item.get("required_for", ("warm", "cold"))))
+
+    def _change_quorum(self, item: Mapping[str, Any]) -> Approvals:
+        if "change_quorum" not in item:
+            return Approvals(2)
+        return self._approvals("governance.change_quorum", item["change_quorum"])
 
     def _findings(self, item: Mapping[str, Any]) -> FindingsPolicy:
         deny = frozenset(item.get("deny", ("critical", "high")))

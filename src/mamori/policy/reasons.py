@@ -41,6 +41,10 @@ REASON_CATALOG: Mapping[str, tuple[str, str]] = {
         "Wallets of tier {tier} need the exact transaction to be signed attached to the request.",
         "{tier} ウォレットのリクエストには、署名対象のトランザクションそのものの添付が必要です。",
     ),
+    "TX_UNVERIFIABLE": (
+        "The attached transaction cannot be verified ({reason}): the withdrawal is denied.",
+        "添付されたトランザクションを検証できません（{reason}）。出金は拒否されます。",
+    ),
     "TX_DESTINATION_MISMATCH": (
         "The transaction pays {actual}, but the request says {expected}.",
         "トランザクションの送金先は {actual} ですが、リクエストでは {expected} です。",

@@ -1,0 +1,287 @@
+"""The guard's HTTP API (FastAPI). An adapter: it authenticates, turns bodies into documents, calls the services
+and turns every error into ``{"error": {"code", "message": {"en", "ja"}, "details"}}`` with a fitting status.
+
+Nothing is readable anonymously, the OpenAPI description included. Bad input is a 4xx with a stable code; a
+database that cannot answer is a 503 (nothing changed); a 500 would be a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mamori import __version__
+from mamori.api.schemas import (
+    ApprovalBody,
+    BalanceBody,
+    ChangeApprovalBody,
+    ChangeBody,
+    TransactionBody,
+    WithdrawalRequestBody,
+)
+from mamori.errors import MamoriError
+from mamori.service.auth import Principal, authorize
+from mamori.service.guard import GuardServices
+from mamori.service.setup import authenticate
+
+MAX_BODY_BYTES = 1_048_576
+Clock = Callable[[], datetime]
+
+STATUS: dict[str, int] = {
+    "AUTH_REQUIRED": 401,
+    "AUTH_INVALID": 401,
+    "PERMISSION_DENIED": 403,
+    "APPROVER_NOT_ELIGIBLE": 403,
+    "APPROVER_KEY_UNKNOWN": 403,
+    "NOT_FOUND": 404,
+    "ROUTE_NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "STATE_CONFLICT": 409,
+    "REQUEST_ID_REUSED": 409,
+    "CHANGE_INVALID": 409,
+    "GUARD_ALREADY_INITIALISED": 409,
+    "BODY_TOO_LARGE": 413,
+    "MEDIA_TYPE_UNSUPPORTED": 415,
+    "SERVICE_UNAVAILABLE": 503,
+    "DATABASE_UNAVAILABLE": 503,
+    "GUARD_NOT_INITIALISED": 503,
+    "INTERNAL_ERROR": 500,
+}
+
+
+class OrjsonResponse(JSONResponse):
+    """Error bodies: orjson keeps Japanese text as UTF-8 and big integers exact."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def error_response(error: MamoriError) -> OrjsonResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if error.code in ("AUTH_REQUIRED", "AUTH_INVALID") else None
+    return OrjsonResponse(error.to_dict(), status_code=STATUS.get(error.code, 422), headers=headers)
+
+
+class BodyLimit:
+    """Refuse bodies above ``limit`` bytes (413) whether or not Content-Length says so, and non-JSON bodies (415),
+    before the framework reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        media_type = headers.get(b"content-type", b"").split(b";")[0].strip().decode("latin-1")
+        length = headers.get(b"content-length")
+        if media_type != "application/json" and (length not in (None, b"0")):
+            await error_response(MamoriError("MEDIA_TYPE_UNSUPPORTED", media_type=media_type or "none"))(
+                scope, receive, send
+            )
+            return
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await error_response(MamoriError("BODY_TOO_LARGE", limit=self.limit))(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLargeError
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLargeError:
+            await error_response(MamoriError("BODY_TOO_LARGE", limit=self.limit))(scope, receive, send)
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+def _principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    if not authorization:
+        raise MamoriError("AUTH_REQUIRED")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise MamoriError("AUTH_INVALID")
+    state = request.app.state
+    return authenticate(state.services.engine, token.strip(), now=state.clock())
+
+
+Caller = Annotated[Principal, Depends(_principal)]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    clock: Clock = utc_now
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
+def create_app(services: GuardServices, settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or ApiSettings()
+    clock = settings.clock
+    app = FastAPI(
+        title="mamori guard",
+        version=__version__,
+        description="Withdrawal guard: signed requests, verified transactions, quorum approvals, release "
+        "attestations and a tamper-evident audit log. Every endpoint needs 'Authorization: Bearer <API key>'.",
+        openapi_url=None,  # served below, behind authentication
+        docs_url=None,
+        redoc_url=None,
+    )
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    withdrawals, governance, audit = services.withdrawals, services.governance, services.audit
+
+    app.state.services = services
+    app.state.clock = clock
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(caller: Caller) -> dict[str, Any]:
+        authorize(caller, "service.read")
+        return app.openapi()
+
+    @app.get("/v1/whoami", tags=["service"])
+    def whoami(caller: Caller) -> dict[str, Any]:
+        authorize(caller, "service.read")
+        return {"key_id": caller.key_id, "role": caller.role, "principal": caller.name}
+
+    @app.get("/v1/guard", tags=["service"])
+    def guard_key(caller: Caller) -> dict[str, Any]:
+        """The guard's public key: signers check release attestations with it (`mamori attest verify`)."""
+        authorize(caller, "service.read")
+        return services.describe()
+
+    # --- withdrawals ---------------------------------------------------------------------------------------------
+    @app.post("/v1/requests", tags=["withdrawals"])
+    def submit(body: WithdrawalRequestBody, caller: Caller) -> dict[str, Any]:
+        """Submit a request signed by the system of record; with `transaction`, it is decided at once."""
+        return withdrawals.submit(caller, body.model_dump(exclude_none=True), now=clock())
+
+    @app.get("/v1/requests/{request_id}", tags=["withdrawals"])
+    def read(request_id: str, caller: Caller) -> dict[str, Any]:
+        return withdrawals.read(caller, request_id, now=clock())
+
+    @app.post("/v1/requests/{request_id}/transaction", tags=["withdrawals"])
+    def attach(request_id: str, body: TransactionBody, caller: Caller) -> dict[str, Any]:
+        """Attach the exact transaction to be signed; it is verified, compared with the request and decided."""
+        return withdrawals.attach(caller, request_id, body.model_dump(exclude_none=True), now=clock())
+
+    @app.get("/v1/requests/{request_id}/approval-subject", tags=["withdrawals"])
+    def approval_subject(
+        request_id: str, caller: Caller, expires_in: Annotated[int, Query(ge=60, le=86_400)] = 3600
+    ) -> dict[str, Any]:
+        """What an approver signs: check it against the ledger and the signing device before signing."""
+        now = clock()
+        expires_at = now.replace(microsecond=0) + timedelta(seconds=expires_in)
+        return withdrawals.approval_subject(caller, request_id, expires_at=expires_at, now=now)
+
+    @app.post("/v1/requests/{request_id}/approvals", tags=["withdrawals"])
+    def approve(request_id: str, body: ApprovalBody, caller: Caller) -> dict[str, Any]:
+        return withdrawals.approve(caller, request_id, body.model_dump(exclude_none=True), now=clock())
+
+    @app.post("/v1/requests/{request_id}/release", tags=["withdrawals"])
+    def release(request_id: str, caller: Caller) -> dict[str, Any]:
+        """The release attestation of an allowed withdrawal (a fresh one, decided again, once it has expired)."""
+        return withdrawals.release(caller, request_id, now=clock())
+
+    @app.post("/v1/requests/{request_id}/cancel", tags=["withdrawals"])
+    def cancel(request_id: str, caller: Caller) -> dict[str, Any]:
+        return withdrawals.cancel(caller, request_id, now=clock())
+
+    @app.put("/v1/balances", tags=["withdrawals"])
+    def report_balance(body: BalanceBody, caller: Caller) -> dict[str, Any]:
+        return withdrawals.report_balance(caller, body.model_dump(), now=clock())
+
+    # --- governance ----------------------------------------------------------------------------------------------
+    @app.get("/v1/policy", tags=["governance"])
+    def policy(caller: Caller) -> dict[str, Any]:
+        return governance.policy(caller, now=clock())
+
+    @app.get("/v1/address-book", tags=["governance"])
+    def address_book(caller: Caller) -> list[dict[str, Any]]:
+        return governance.address_book(caller, now=clock())
+
+    @app.get("/v1/approvers", tags=["governance"])
+    def approvers(caller: Caller) -> list[dict[str, Any]]:
+        return governance.approvers(caller, now=clock())
+
+    @app.get("/v1/changes", tags=["governance"])
+    def open_changes(caller: Caller) -> list[dict[str, Any]]:
+        return governance.list_open(caller, now=clock())
+
+    @app.post("/v1/changes", tags=["governance"])
+    def propose(body: ChangeBody, caller: Caller) -> dict[str, Any]:
+        return governance.propose(caller, body.model_dump(exclude_none=True), now=clock())
+
+    @app.get("/v1/changes/{change_id}", tags=["governance"])
+    def read_change(change_id: str, caller: Caller) -> dict[str, Any]:
+        return governance.read(caller, change_id, now=clock())
+
+    @app.post("/v1/changes/{change_id}/approvals", tags=["governance"])
+    def approve_change(change_id: str, body: ChangeApprovalBody, caller: Caller) -> dict[str, Any]:
+        return governance.approve(caller, change_id, body.model_dump(exclude_none=True), now=clock())
+
+    # --- audit ---------------------------------------------------------------------------------------------------
+    @app.get("/v1/audit/head", tags=["audit"])
+    def audit_head(caller: Caller) -> dict[str, Any]:
+        """A tree head signed now by the guard key (publish it elsewhere to pin the log's history)."""
+        return audit.signed_head(caller, now=clock())
+
+    @app.get("/v1/audit/entries/{seq}", tags=["audit"])
+    def audit_entry(seq: int, caller: Caller, tree_size: int | None = None) -> dict[str, Any]:
+        """An entry with its inclusion proof in the current tree (or the tree of `tree_size`)."""
+        return audit.inclusion(caller, seq, tree_size=tree_size, now=clock())
+
+    @app.get("/v1/audit/consistency", tags=["audit"])
+    def audit_consistency(caller: Caller, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+        return audit.consistency(caller, old_size, new_size=new_size, now=clock())
+
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(MamoriError)
+    async def mamori_error(_request: Request, exc: MamoriError) -> OrjsonResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(_request: Request, exc: RequestValidationError) -> OrjsonResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": ("body",), "msg": "invalid"}
+        at = ".".join(str(part) for part in first.get("loc", ()))
+        error = MamoriError("BODY_INVALID", at=at or "body", reason=str(first.get("msg", "invalid")))
+        return error_response(error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> OrjsonResponse:
+        path, method = request.url.path, request.method
+        if exc.status_code == 405:
+            return error_response(MamoriError("METHOD_NOT_ALLOWED", path=path, method=method))
+        if exc.status_code == 404:
+            return error_response(MamoriError("ROUTE_NOT_FOUND", path=path, method=method))
+        return error_response(MamoriError("BODY_INVALID", at="request", reason=str(exc.detail)))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> OrjsonResponse:
+        return error_response(MamoriError("INTERNAL_ERROR", reason=type(exc).__name__))

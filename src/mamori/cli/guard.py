@@ -1,0 +1,153 @@
+"""``mamori serve`` and ``mamori guard …``: run the withdrawal guard service, and the operator's set-up steps.
+
+The operator (who holds the database) initialises the guard once (``guard init``: first policy, approvers' public
+keys, the existing address book, the guard key) and issues API keys (``guard api-key``). Everything after that
+goes through the service and its quorums. Each step is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from mamori.cli.audit import DatabaseOption
+from mamori.cli.screen import FbiOption, IndexOption, IntelOption, ListOption, OfacOption
+from mamori.errors import InputError, MamoriError
+
+app = typer.Typer(help="Set up the withdrawal guard service: initialise it, issue API keys.", no_args_is_help=True)
+api_key_app = typer.Typer(help="Issue and revoke API keys (shown once; only their hash is kept).", no_args_is_help=True)
+app.add_typer(api_key_app, name="api-key")
+
+GuardKeyOption = Annotated[
+    Path,
+    typer.Option("--guard-key", envvar="MAMORI_GUARD_KEY", help="File with the guard's Ed25519 seed (hex, mode 600)."),
+]
+
+
+def _engine(database: str | None) -> Any:
+    from mamori.store.database import create_engine
+
+    if not database:
+        raise MamoriError("USAGE_INVALID", reason="no database: give --database URL or set MAMORI_DATABASE_URL")
+    return create_engine(database)
+
+
+def _yaml_file(path: Path | None, what: str) -> Any:
+    if path is None:
+        return None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError("INPUT_UNREADABLE", source=str(path), reason=f"{what}: {type(exc).__name__}") from exc
+
+
+@app.command("init")
+def init(
+    policy: Annotated[Path, typer.Option("--policy", help="The first policy (YAML), installed as version 1.")],
+    guard_key: GuardKeyOption,
+    database: DatabaseOption = None,
+    approvers: Annotated[
+        Path | None, typer.Option("--approvers", help="YAML: person -> Ed25519 public key (hex or base64).")
+    ] = None,
+    address_book: Annotated[
+        Path | None,
+        typer.Option("--address-book", help="YAML list of {chain, address, label, approved_by, effective_at}."),
+    ] = None,
+    operator: Annotated[str, typer.Option("--operator", help="Who runs this, for the audit log.")] = "operator",
+) -> None:
+    """Create the tables, the guard key (if the file does not exist) and the first trusted state."""
+    from mamori.service.setup import initialise, load_guard_key, write_guard_key
+    from mamori.store.database import upgrade
+
+    engine = _engine(database)
+    try:
+        text = policy.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError("INPUT_UNREADABLE", source=str(policy), reason=type(exc).__name__) from exc
+    keys = _yaml_file(approvers, "approvers") or {}
+    book = _yaml_file(address_book, "address book") or []
+    if not isinstance(keys, dict) or not isinstance(book, list):
+        raise InputError("RECORD_SHAPE_INVALID", reason="--approvers is a mapping, --address-book a list")
+    upgrade(engine)
+    key = load_guard_key(guard_key) if guard_key.exists() else write_guard_key(guard_key)
+    summary = initialise(
+        engine,
+        policy_text=text,
+        approver_keys={str(k): str(v) for k, v in keys.items()},
+        address_book=book,
+        operator=operator,
+        now=datetime.now(UTC),
+    )
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    typer.echo(f"guard initialised: policy {summary['policy']['id']} v1 ({summary['policy']['digest'][:16]}…)")
+    typer.echo(f"approvers: {', '.join(sorted(summary['approvers'])) or 'none'}")
+    typer.echo(f"address book: {len(summary['address_book'])} entries")
+    typer.echo(f"guard public key (give it to the signers for `mamori attest verify`): {public}")
+
+
+@api_key_app.command("create")
+def api_key_create(
+    role: Annotated[str, typer.Option("--role", help="initiator, approver, policy_admin or auditor.")],
+    principal: Annotated[str, typer.Option("--principal", help="Service account, or the approver's person id.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Print a new API key (once)."""
+    from mamori.service.setup import create_api_key
+
+    token, key_id = create_api_key(_engine(database), role=role, principal=principal, now=datetime.now(UTC))
+    typer.echo(token)
+    typer.echo(f"key id {key_id} ({role}, {principal}); store the key now: it is not kept", err=True)
+
+
+@api_key_app.command("revoke")
+def api_key_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (the 16 hex digits after mk_).")],
+    database: DatabaseOption = None,
+) -> None:
+    """Revoke an API key at once."""
+    from mamori.service.setup import revoke_api_key
+
+    revoke_api_key(_engine(database), key_id, now=datetime.now(UTC))
+    typer.echo(f"revoked {key_id}")
+
+
+def serve_command(
+    guard_key: GuardKeyOption,
+    database: DatabaseOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 8700,
+    lists: ListOption = None,
+    ofac: OfacOption = None,
+    fbi: FbiOption = None,
+    intel: IntelOption = None,
+    index: IndexOption = None,
+) -> None:
+    """Run the withdrawal guard service (HTTP API; OpenAPI at /openapi.json, behind authentication).
+
+    Screening lists (--intel, --ofac, --fbi, --list, --index) are loaded at start; without them, a policy that
+    requires lists denies every withdrawal. Run behind TLS in production.
+    """
+    import uvicorn
+
+    from mamori.api.app import create_app
+    from mamori.cli.screen import load_screening_index
+    from mamori.service.guard import build_services
+    from mamori.service.setup import load_guard_key
+    from mamori.service.state import PolicyCache, unit_of_work
+
+    engine = _engine(database)
+    key = load_guard_key(guard_key)
+    screening = None
+    if lists or ofac or fbi or intel or index:
+        screening, _ = load_screening_index(lists or [], ofac, fbi, intel, index)
+    with unit_of_work(engine, datetime.now(UTC), write=False) as work:
+        PolicyCache().active(work.session)  # refuse to start on a database that was never initialised
+    app = create_app(build_services(engine, guard_key=key, screening=screening))
+    typer.echo(f"mamori guard listening on http://{host}:{port}", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,533 @@
+"""Withdrawals through the guard: submit a signed request, attach the transaction, approve, release, cancel.
+
+Each operation is one transaction under the audit log's lock (service/state.py): the velocity counters and the
+quorum it reads cannot change before it commits, on any number of server processes, and its audit entries
+commit with it. A refusal that must be on record (a request not signed by the system of record, a forged or
+replayed approval) is committed first and raised after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Engine, select
+
+from mamori.errors import InputError, MamoriError
+from mamori.guard import GuardError, format_utc
+from mamori.guard.approval import Approval, ApprovalSubject, approval_digest, verify_approval
+from mamori.guard.attestation import DEFAULT_TTL_SECONDS, issue_attestation
+from mamori.policy.evaluate import Verdict, evaluate, reason
+from mamori.policy.facts import TransactionFacts
+from mamori.policy.intent import transaction_facts
+from mamori.policy.model import Policy
+from mamori.policy.request import (
+    WithdrawalRequest,
+    decode_key_or_signature,
+    parse_request,
+    parse_timestamp,
+    signature_problem,
+)
+from mamori.service.auth import Principal, authorize
+from mamori.service.facts import RESERVING, Screen, from_us, gather_facts, to_us
+from mamori.service.governance import active_approver_key
+from mamori.service.state import PolicyCache, UnitOfWork, unit_of_work
+from mamori.store.guard_models import Balance, Release, Withdrawal, WithdrawalApproval
+from mamori.verify.evm import verify_evm_tx
+from mamori.verify.registry import ContractRegistry
+from mamori.verify.safe import verify_safe_record
+
+MAX_APPROVAL_TTL = timedelta(hours=24)
+MAX_DOCUMENT_DEPTH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """An error to raise once the transaction that records it has committed."""
+
+    error: MamoriError
+
+
+class WithdrawalService:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        guard_key: Ed25519PrivateKey,
+        registry: ContractRegistry,
+        policies: PolicyCache,
+        screen: Screen | None = None,
+        screened_lists: frozenset[str] = frozenset(),
+        release_ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    ) -> None:
+        self.engine = engine
+        self.guard_key = guard_key
+        self.registry = registry
+        self.policies = policies
+        self.screen = screen
+        self.screened_lists = screened_lists
+        self.release_ttl_seconds = release_ttl_seconds
+
+    # --- operations ------------------------------------------------------------------------------------------
+    def submit(self, principal: Principal, document: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+        """Store a request signed by the system of record; with ``transaction`` in it, decide it at once."""
+        authorize(principal, "request.submit")
+        request = parse_request(document)
+        stored = _canonical({k: v for k, v in document.items() if k != "transaction"})
+        digest = hashlib.sha256(_canonical(document)).hexdigest()
+        outcome: dict[str, Any] | _Refusal
+        with unit_of_work(self.engine, now) as work:
+            version, policy = self.policies.active(work.session)
+            keys = {key.id: key.ed25519 for key in policy.system_of_record}
+            problem = signature_problem(request, keys)
+            existing = work.session.get(Withdrawal, request.request_id)
+            if problem is not None:
+                code, key_id = problem
+                work.record(
+                    "withdrawal.refused",
+                    {"request_id": request.request_id, "request_sha256": digest, "reason": code, "key_id": key_id}
+                    | {"by": principal.key_id},
+                )
+                outcome = _Refusal(MamoriError("REQUEST_NOT_AUTHENTIC", reason=code, detail=key_id or "no signature"))
+            elif existing is not None:
+                if existing.request_digest != digest:
+                    raise MamoriError("REQUEST_ID_REUSED", request_id=request.request_id)
+                outcome = self._view(work, existing)  # a retry of an acknowledged request: same answer
+            else:
+                row = Withdrawal(
+                    request_id=request.request_id,
+                    status="awaiting_transaction",
+                    initiator=request.initiator,
+                    wallet=request.wallet,
+                    chain=request.chain,
+                    asset=request.asset,
+                    amount=str(request.amount),
+                    destination=request.destination,
+                    created_us=to_us(request.created_at),
+                    received_us=to_us(now),
+                    request_digest=digest,
+                    request_document=stored,
+                    policy_version=version,
+                )
+                work.session.add(row)
+                work.record(
+                    "withdrawal.submitted",
+                    {
+                        "request_id": request.request_id,
+                        "request_sha256": digest,
+                        "signed_payload": request.signed_payload.decode(),
+                        "key_id": request.signature.key_id if request.signature else "",
+                        "by": principal.key_id,
+                    },
+                )
+                if request.transaction is not None:
+                    self._attach(work, row, request, document["transaction"], policy, version)
+                work.session.flush()
+                outcome = self._view(work, row)
+        if isinstance(outcome, _Refusal):
+            raise outcome.error
+        return outcome
+
+    def attach(
+        self, principal: Principal, request_id: str, transaction: Mapping[str, Any], *, now: datetime
+    ) -> dict[str, Any]:
+        authorize(principal, "request.attach")
+        with unit_of_work(self.engine, now) as work:
+            row = self._get(work, request_id)
+            if row.status != "awaiting_transaction":
+                if row.transaction is not None and row.transaction == _canonical(transaction):
+                    return self._view(work, row)  # the same transaction again: an idempotent retry
+                raise _conflict(row, "attach a transaction")
+            version, policy = self.policies.active(work.session)
+            request = parse_request({**orjson.loads(row.request_document), "transaction": transaction})
+            self._attach(work, row, request, transaction, policy, version)
+            work.session.flush()
+            return self._view(work, row)
+
+    def approve(
+        self, principal: Principal, request_id: str, body: Mapping[str, Any], *, now: datetime
+    ) -> dict[str, Any]:
+        """Record an approver's signature over the approval digest, then decide again."""
+        authorize(principal, "request.approve")
+        signed = _approval_from_body(body)
+        outcome: dict[str, Any] | _Refusal
+        with unit_of_work(self.engine, now) as work:
+            row = self._get(work, request_id)
+            version, policy = self.policies.active(work.session)
+            if row.status != "pending_approval":
+                raise _conflict(row, "approve")
+            person = principal.name
+            if person == row.initiator:
+                raise MamoriError("APPROVER_NOT_ELIGIBLE", person=person, reason="the initiator of the withdrawal")
+            if person not in policy.people:
+                raise MamoriError("APPROVER_NOT_ELIGIBLE", person=person, reason="not a person of the active policy")
+            key = active_approver_key(work, person, str(body.get("key_id", "")))
+            expected = self._subject(row, policy, signed.subject.expires_at)
+            try:
+                _check_lifetime(signed, now)
+                verify_approval(
+                    signed, public_key=Ed25519PublicKey.from_public_bytes(key.public_key), expected=expected, now=now
+                )
+            except GuardError as exc:
+                work.record(
+                    "withdrawal.approval_refused",
+                    {"request_id": request_id, "approver": person, "key_id": key.key_id, "reason": exc.code},
+                )
+                outcome = _Refusal(exc)
+            else:
+                duplicate = work.session.scalars(
+                    select(WithdrawalApproval.id).where(
+                        WithdrawalApproval.request_id == request_id,
+                        WithdrawalApproval.approver == person,
+                        WithdrawalApproval.signing_hash == expected.signing_hash,
+                    )
+                ).first()
+                if duplicate is None:
+                    work.session.add(
+                        WithdrawalApproval(
+                            request_id=request_id,
+                            approver=person,
+                            key_id=key.key_id,
+                            signing_hash=expected.signing_hash,
+                            policy_digest=expected.policy_digest,
+                            expires_us=to_us(expected.expires_at),
+                            signature=signed.signature,
+                            at_us=to_us(now),
+                        )
+                    )
+                    work.record(
+                        "withdrawal.approved",
+                        {
+                            "request_id": request_id,
+                            "approver": person,
+                            "key_id": key.key_id,
+                            "subject": orjson.loads(expected.canonical_json()),
+                            "signature": signed.signature.hex(),
+                        },
+                    )
+                    work.session.flush()
+                    self._decide(work, row, self._stored_request(row), policy, version)
+                outcome = self._view(work, row)
+        if isinstance(outcome, _Refusal):
+            raise outcome.error
+        return outcome
+
+    def release(self, principal: Principal, request_id: str, *, now: datetime) -> dict[str, Any]:
+        """The current release; a new one (after deciding again on today's facts) when the last has expired."""
+        authorize(principal, "request.release")
+        with unit_of_work(self.engine, now) as work:
+            row = self._get(work, request_id)
+            if row.status != "released":
+                raise _conflict(row, "release")
+            current = self._latest_release(work, request_id)
+            if current is None or current.expires_us <= to_us(now):
+                version, policy = self.policies.active(work.session)
+                self._decide(work, row, self._stored_request(row), policy, version)
+                work.session.flush()
+            return self._view(work, row)
+
+    def cancel(self, principal: Principal, request_id: str, *, now: datetime) -> dict[str, Any]:
+        authorize(principal, "request.cancel")
+        with unit_of_work(self.engine, now) as work:
+            row = self._get(work, request_id)
+            # A released withdrawal may already be signed: cancelling it would free its reservation falsely.
+            if row.status not in ("awaiting_transaction", "pending_approval"):
+                raise _conflict(row, "cancel")
+            row.status, row.reserved_us = "cancelled", None
+            work.record("withdrawal.cancelled", {"request_id": request_id, "by": principal.key_id})
+            work.session.flush()
+            return self._view(work, row)
+
+    def read(self, principal: Principal, request_id: str, *, now: datetime) -> dict[str, Any]:
+        authorize(principal, "request.read")
+        with unit_of_work(self.engine, now, write=False) as work:
+            return self._view(work, self._get(work, request_id))
+
+    def approval_subject(
+        self, principal: Principal, request_id: str, *, expires_at: datetime, now: datetime
+    ) -> dict[str, Any]:
+        """What an approver's client signs for this withdrawal, for the approver to check against the ledger and
+        their signing device before signing it."""
+        authorize(principal, "request.read")
+        with unit_of_work(self.engine, now, write=False) as work:
+            row = self._get(work, request_id)
+            if row.signing_hash is None:
+                raise _conflict(row, "be approved yet")
+            _, policy = self.policies.active(work.session)
+            subject = self._subject(row, policy, expires_at)
+            return {"subject": orjson.loads(subject.canonical_json()), "digest": approval_digest(subject).hex()}
+
+    def report_balance(self, principal: Principal, body: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+        authorize(principal, "balance.report")
+        wallet, asset = _text(body, "wallet"), _text(body, "asset")
+        amount = body.get("amount")
+        if not isinstance(amount, str) or not amount.isdigit() or len(amount) > 78:
+            raise InputError("FIELD_TYPE_INVALID", field="amount", expected="base units as a decimal string")
+        with unit_of_work(self.engine, now) as work:
+            _, policy = self.policies.active(work.session)
+            if wallet not in policy.wallets or asset not in policy.wallets[wallet].assets:
+                raise InputError("FIELD_TYPE_INVALID", field="wallet", expected="a wallet and asset of the policy")
+            row = work.session.get(Balance, (wallet, asset))
+            if row is None:
+                row = Balance(wallet=wallet, asset=asset, amount="0", as_of_us=0, reported_by="")
+                work.session.add(row)
+            row.amount, row.as_of_us, row.reported_by = str(int(amount)), to_us(now), principal.key_id
+            work.record("balance.reported", {"wallet": wallet, "asset": asset, "amount": str(int(amount))})
+            return {"wallet": wallet, "asset": asset, "amount": str(int(amount)), "as_of": format_utc(now)}
+
+    # --- deciding ----------------------------------------------------------------------------------------------
+    def _attach(
+        self,
+        work: UnitOfWork,
+        row: Withdrawal,
+        request: WithdrawalRequest,
+        transaction: Mapping[str, Any],
+        policy: Policy,
+        version: int,
+    ) -> None:
+        row.transaction = _canonical(transaction)
+        work.record(
+            "withdrawal.transaction_attached",
+            {"request_id": row.request_id, "transaction_sha256": hashlib.sha256(row.transaction).hexdigest()},
+        )
+        self._decide(work, row, request, policy, version)
+
+    def _decide(
+        self, work: UnitOfWork, row: Withdrawal, request: WithdrawalRequest, policy: Policy, version: int
+    ) -> Verdict:
+        now = work.now
+        transaction, signing_hash, problem = self._verify(request, policy)
+        row.signing_hash = signing_hash
+        if problem is not None:
+            denial = reason("TX_UNVERIFIABLE", "transaction", reason=problem)
+            verdict = Verdict("deny", (denial,), (), policy.id, policy.digest, request.request_id)
+        else:
+            facts = gather_facts(
+                work.session,
+                policy,
+                request,
+                transaction,
+                signing_hash=signing_hash,
+                now=now,
+                screen=self.screen,
+                screened_lists=self.screened_lists,
+            )
+            verdict = evaluate(request, policy, facts, now=now)
+        if verdict.decision == "allow" and signing_hash is None:
+            # Nothing to bind a release to (no transaction attached): a release must name exact bytes.
+            verdict = Verdict(
+                "deny",
+                (reason("TX_MISSING", "require_transaction", tier=policy.wallets[request.wallet].tier),),
+                (),
+                policy.id,
+                policy.digest,
+                request.request_id,
+            )
+        row.verdict = orjson.dumps(verdict.to_json())
+        row.decided_us = to_us(now)
+        row.policy_version = version
+        if verdict.decision == "deny":
+            row.status, row.reserved_us = "denied", None
+        else:
+            row.status = "released" if verdict.decision == "allow" else "pending_approval"
+            row.reserved_us = row.reserved_us if row.reserved_us is not None else to_us(now)
+        work.record(
+            "withdrawal.decided",
+            {
+                "request_id": request.request_id,
+                "decision": verdict.decision,
+                "reasons": [item.code for item in verdict.reasons],
+                "policy_version": version,
+                "policy_digest": policy.digest,
+                "signing_hash": signing_hash,
+            },
+        )
+        if verdict.decision == "allow" and signing_hash is not None:
+            self._issue_release(work, row, signing_hash)
+        return verdict
+
+    def _verify(
+        self, request: WithdrawalRequest, policy: Policy
+    ) -> tuple[TransactionFacts | None, str | None, str | None]:
+        """(facts, signing hash, why it cannot be verified). Anything not verifiable denies, never raises."""
+        attached = request.transaction
+        if attached is None:
+            return None, None, None
+        namespace, _, reference = request.chain.partition(":")
+        if namespace != "eip155" or not reference.isdigit():
+            return None, None, f"no verifier for chain {request.chain}"
+        wallet = policy.wallets.get(request.wallet)
+        try:
+            if attached.kind == "safe":
+                assert attached.record is not None  # noqa: S101 - parse_request guarantees it
+                report = verify_safe_record(
+                    attached.record,
+                    chain_id=int(reference),
+                    safe_version=wallet.safe_version if wallet is not None else None,
+                    book=None,
+                    registry=self.registry,
+                )
+                return transaction_facts(report), "0x" + report.hashes.safe_tx_hash.hex(), None
+            evm = verify_evm_tx(attached.raw, registry=self.registry, expected_chain_id=int(reference))
+            return transaction_facts(evm), "0x" + evm.tx.signing_hash.hex(), None
+        except MamoriError as exc:
+            return None, None, exc.code
+
+    def _issue_release(self, work: UnitOfWork, row: Withdrawal, signing_hash: str) -> None:
+        token = issue_attestation(
+            request_id=row.request_id,
+            chain=row.chain,
+            wallet=row.wallet,
+            signing_hash=signing_hash,
+            private_key=self.guard_key,
+            now=work.now,
+            ttl_seconds=self.release_ttl_seconds,
+        )
+        issued_at = work.now.replace(microsecond=0)  # as the token says: whole seconds, rounded down
+        seq = work.record(
+            "withdrawal.released",
+            {"request_id": row.request_id, "signing_hash": signing_hash, "token": token},
+        )
+        work.session.add(
+            Release(
+                request_id=row.request_id,
+                signing_hash=signing_hash,
+                token=token,
+                issued_us=to_us(issued_at),
+                expires_us=to_us(issued_at + timedelta(seconds=self.release_ttl_seconds)),
+                audit_seq=seq,
+            )
+        )
+
+    # --- reading -----------------------------------------------------------------------------------------------
+    @staticmethod
+    def _get(work: UnitOfWork, request_id: str) -> Withdrawal:
+        row = work.session.get(Withdrawal, request_id)
+        if row is None:
+            raise MamoriError("NOT_FOUND", what="withdrawal", id=request_id)
+        return row
+
+    @staticmethod
+    def _stored_request(row: Withdrawal) -> WithdrawalRequest:
+        document = orjson.loads(row.request_document)
+        if row.transaction is not None:
+            document["transaction"] = orjson.loads(row.transaction)
+        return parse_request(document)
+
+    @staticmethod
+    def _subject(row: Withdrawal, policy: Policy, expires_at: datetime) -> ApprovalSubject:
+        if row.signing_hash is None:
+            raise _conflict(row, "approve")
+        return ApprovalSubject(
+            request_id=row.request_id,
+            wallet=row.wallet,
+            chain=row.chain,
+            asset=row.asset,
+            amount=int(row.amount),
+            destination=row.destination,
+            signing_hash=row.signing_hash,
+            policy_digest=policy.digest,
+            expires_at=expires_at,
+        )
+
+    @staticmethod
+    def _latest_release(work: UnitOfWork, request_id: str) -> Release | None:
+        return work.session.scalars(
+            select(Release).where(Release.request_id == request_id).order_by(Release.id.desc()).limit(1)
+        ).first()
+
+    def _view(self, work: UnitOfWork, row: Withdrawal) -> dict[str, Any]:
+        approvals = work.session.execute(
+            select(WithdrawalApproval.approver, WithdrawalApproval.signing_hash, WithdrawalApproval.at_us)
+            .where(WithdrawalApproval.request_id == row.request_id)
+            .order_by(WithdrawalApproval.id)
+        )
+        release = self._latest_release(work, row.request_id) if row.status == "released" else None
+        return {
+            "request_id": row.request_id,
+            "status": row.status,
+            "initiator": row.initiator,
+            "wallet": row.wallet,
+            "chain": row.chain,
+            "asset": row.asset,
+            "amount": row.amount,
+            "destination": row.destination,
+            "created_at": format_utc(from_us(row.created_us)),
+            "signing_hash": row.signing_hash,
+            "reserved": row.status in RESERVING,
+            "decision": orjson.loads(row.verdict) if row.verdict is not None else None,
+            "approvals": [
+                {"approver": approver, "signing_hash": hash_, "at": format_utc(from_us(at))}
+                for approver, hash_, at in approvals
+            ],
+            "release": (
+                {
+                    "token": release.token,
+                    "signing_hash": release.signing_hash,
+                    "issued_at": format_utc(from_us(release.issued_us)),
+                    "expires_at": format_utc(from_us(release.expires_us)),
+                }
+                if release is not None
+                else None
+            ),
+        }
+
+
+def _approval_from_body(body: Mapping[str, Any]) -> Approval:
+    subject = body.get("subject")
+    signature = body.get("signature")
+    if not isinstance(subject, Mapping):
+        raise InputError("FIELD_TYPE_INVALID", field="subject", expected="the approval subject that was signed")
+    if not isinstance(signature, str):
+        raise InputError("FIELD_TYPE_INVALID", field="signature", expected="64 bytes in hex or base64")
+    amount = subject.get("amount")
+    if not isinstance(amount, str) or not amount.isdigit() or len(amount) > 78:
+        raise InputError("FIELD_TYPE_INVALID", field="subject.amount", expected="base units as a decimal string")
+    text = {name: subject.get(name) for name in ("request_id", "wallet", "chain", "asset", "destination")}
+    for name in ("signing_hash", "policy_digest"):
+        text[name] = subject.get(name)
+    for name, value in text.items():
+        if not isinstance(value, str):
+            raise InputError("FIELD_TYPE_INVALID", field=f"subject.{name}", expected="a string")
+    return Approval(
+        ApprovalSubject(
+            request_id=str(text["request_id"]),
+            wallet=str(text["wallet"]),
+            chain=str(text["chain"]),
+            asset=str(text["asset"]),
+            amount=int(amount),
+            destination=str(text["destination"]),
+            signing_hash=str(text["signing_hash"]),
+            policy_digest=str(text["policy_digest"]),
+            expires_at=parse_timestamp(subject.get("expires_at"), field="subject.expires_at"),
+        ),
+        decode_key_or_signature(signature, field="signature", size=64),
+    )
+
+
+def _check_lifetime(approval: Approval, now: datetime) -> None:
+    if approval.subject.expires_at > now + MAX_APPROVAL_TTL:
+        raise GuardError("APPROVAL_INVALID", reason="an approval must expire within 24 hours")
+
+
+def _conflict(row: Withdrawal, action: str) -> MamoriError:
+    return MamoriError("STATE_CONFLICT", what="withdrawal", id=row.request_id, status=row.status, action=action)
+
+
+def _text(body: Mapping[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise InputError("FIELD_TYPE_INVALID", field=name, expected="a non-empty string")
+    return value
+
+
+def _canonical(document: Mapping[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(dict(document), option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:
+        raise InputError("REQUEST_INVALID", reason=f"not representable as JSON: {exc}") from exc

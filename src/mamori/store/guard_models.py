@@ -1,0 +1,180 @@
+"""Tables of the withdrawal guard service: requests, approvals, releases, the policy's versions, the address book,
+approvers' keys, governance changes and API keys.
+
+Times are integer microseconds since the Unix epoch (UTC): one exact, comparable form on SQLite and PostgreSQL.
+Amounts are decimal text in base units (wei do not fit SQLite's 64-bit integers); sums are made in Python.
+Rows are never deleted: a withdrawal changes ``status``, an address-book entry or key gets ``removed_us``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mamori.store.models import Base
+
+
+class PolicyVersion(Base):
+    """A version of the withdrawal policy. ``status``: proposed, active, superseded, rejected. One is active."""
+
+    __tablename__ = "guard_policy_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    proposed_by: Mapped[str] = mapped_column(String(256))
+    proposed_us: Mapped[int] = mapped_column(BigInteger)
+    activated_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ApproverKey(Base):
+    """A person's personal Ed25519 key for approvals. ``status``: active or removed (by a later change)."""
+
+    __tablename__ = "guard_approver_keys"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the raw public key, hex
+    person: Mapped[str] = mapped_column(String(256), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    status: Mapped[str] = mapped_column(String(16))
+    added_us: Mapped[int] = mapped_column(BigInteger)
+    removed_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ApiKey(Base):
+    """A bearer credential: ``mk_<key_id>_<secret>``. Only SHA-256 of the 32-byte random secret is kept."""
+
+    __tablename__ = "guard_api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    role: Mapped[str] = mapped_column(String(32))
+    principal: Mapped[str] = mapped_column(String(256))
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    revoked_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class AddressBookRow(Base):
+    """An address-book entry in force since ``effective_us`` (its quorum); cooling-off runs from there."""
+
+    __tablename__ = "guard_address_book"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(256))  # normalised (policy.facts.normalise_address)
+    label: Mapped[str] = mapped_column(String(256))
+    approved_by: Mapped[str] = mapped_column(Text)  # JSON list of person ids
+    effective_us: Mapped[int] = mapped_column(BigInteger)
+    removed_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index("ix_guard_address_book_chain_address", "chain", "address"),)
+
+
+class Change(Base):
+    """A proposed change of the policy, an approver's key or the address book, applied at its quorum.
+
+    ``kind``: policy, approver_key.add, approver_key.remove, address_book.add, address_book.remove.
+    ``status``: open, applied, rejected. ``subject`` is the canonical JSON that approvers sign the digest of.
+    """
+
+    __tablename__ = "guard_changes"
+
+    change_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[bytes] = mapped_column(LargeBinary)
+    subject_digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    proposed_by: Mapped[str] = mapped_column(String(256))
+    proposed_us: Mapped[int] = mapped_column(BigInteger)
+    expires_us: Mapped[int] = mapped_column(BigInteger)
+    decided_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ChangeApproval(Base):
+    __tablename__ = "guard_change_approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    change_id: Mapped[str] = mapped_column(ForeignKey("guard_changes.change_id"))
+    approver: Mapped[str] = mapped_column(String(256))
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    at_us: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (UniqueConstraint("change_id", "approver", name="uq_guard_change_approvals_change_approver"),)
+
+
+class Withdrawal(Base):
+    """A withdrawal request as the system of record signed it, and where it stands.
+
+    ``status``: awaiting_transaction, pending_approval, released, denied, cancelled. From its first non-deny
+    decision (``reserved_us``) until it is denied or cancelled, it counts toward velocity limits.
+    """
+
+    __tablename__ = "guard_withdrawals"
+
+    request_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    status: Mapped[str] = mapped_column(String(24))
+    initiator: Mapped[str] = mapped_column(String(256))
+    wallet: Mapped[str] = mapped_column(String(256))
+    chain: Mapped[str] = mapped_column(String(64))
+    asset: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[str] = mapped_column(String(80))
+    destination: Mapped[str] = mapped_column(String(256))
+    created_us: Mapped[int] = mapped_column(BigInteger)  # the system of record's time, as signed
+    received_us: Mapped[int] = mapped_column(BigInteger)
+    request_digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the signed payload and signature
+    request_document: Mapped[bytes] = mapped_column(LargeBinary)  # signed fields and signature, canonical JSON
+    transaction: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # as attached, canonical JSON
+    signing_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    policy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    verdict: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # the last decision, JSON
+    decided_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reserved_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index("ix_guard_withdrawals_wallet_reserved", "wallet", "reserved_us"),)
+
+
+class WithdrawalApproval(Base):
+    """An approver's Ed25519 signature over the approval digest (guard/approval.py) of one withdrawal."""
+
+    __tablename__ = "guard_withdrawal_approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("guard_withdrawals.request_id"))
+    approver: Mapped[str] = mapped_column(String(256))
+    key_id: Mapped[str] = mapped_column(String(64))
+    signing_hash: Mapped[str] = mapped_column(String(66))
+    policy_digest: Mapped[str] = mapped_column(String(64))
+    expires_us: Mapped[int] = mapped_column(BigInteger)
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    at_us: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("request_id", "approver", "signing_hash", name="uq_guard_withdrawal_approvals_once"),
+    )
+
+
+class Release(Base):
+    """A release attestation as issued (guard/attestation.py): its audit entry is in the same transaction."""
+
+    __tablename__ = "guard_releases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("guard_withdrawals.request_id"), index=True)
+    signing_hash: Mapped[str] = mapped_column(String(66))
+    token: Mapped[str] = mapped_column(Text)
+    issued_us: Mapped[int] = mapped_column(BigInteger)
+    expires_us: Mapped[int] = mapped_column(BigInteger)
+    audit_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class Balance(Base):
+    """A wallet's balance of an asset as the system of record last reported it (balance-percent limits)."""
+
+    __tablename__ = "guard_balances"
+
+    wallet: Mapped[str] = mapped_column(String(256), primary_key=True)
+    asset: Mapped[str] = mapped_column(String(64), primary_key=True)
+    amount: Mapped[str] = mapped_column(String(80))
+    as_of_us: Mapped[int] = mapped_column(BigInteger)
+    reported_by: Mapped[str] = mapped_column(String(256))
