@@ -62,3 +62,13 @@ def engine(database: TestDatabase) -> Iterator[Engine]:
     upgrade(migrated)
     yield migrated
     migrated.dispose()
+
+
+@pytest.fixture
+def exchange(engine: Engine, tmp_path: Path) -> Any:
+    """The sample exchange initialised on this test's database, behind an in-process client (tests/support)."""
+    from support.guard import make_exchange
+
+    made = make_exchange(engine, tmp_path)
+    yield made
+    made.client.close()

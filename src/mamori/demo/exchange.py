@@ -11,18 +11,22 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import orjson
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy import Engine
 
 from mamori.chains.evm import rlp
 from mamori.guard import format_utc
 from mamori.guard.approval import ApprovalSubject, approval_digest
 from mamori.guard.changes import ChangeApprovalSubject, change_digest
 from mamori.policy.request import parse_timestamp, signing_payload
+from mamori.service.setup import create_api_key, initialise, write_guard_key
+from mamori.store.database import upgrade
 
 APPROVERS = ("aiko", "kenji", "mina", "vera")
 LEDGER_KEY_ID = "ledger-2026"
@@ -171,3 +175,41 @@ def sign_change(person: str, approval_subject: dict[str, Any]) -> dict[str, Any]
         expires_at=parse_timestamp(approval_subject["expires_at"], field="expires_at"),
     )
     return {"signature": approver_key(person).sign(change_digest(typed)).hex()}
+
+
+@dataclass(frozen=True)
+class ExchangeKeys:
+    """API keys of the sample exchange's accounts (tokens, shown once at creation)."""
+
+    initiator: str
+    auditor: str
+    policy_admin: str
+    approvers: dict[str, str]
+
+
+def set_up_exchange(
+    engine: Engine, *, guard_key_path: Path, now: datetime, policy_text: str | None = None
+) -> tuple[Ed25519PrivateKey, ExchangeKeys]:
+    """Migrate the database, create the guard key, initialise the guard with the demo policy, the approvers'
+    keys and the address book, and issue one API key per account."""
+    upgrade(engine)
+    guard_key = write_guard_key(guard_key_path)
+    initialise(
+        engine,
+        policy_text=policy_text or demo_policy_text(),
+        approver_keys={person: public_hex(approver_key(person)) for person in APPROVERS},
+        address_book=address_book(now),
+        operator="mamori demo",
+        now=now,
+    )
+
+    def token(role: str, principal: str) -> str:
+        return create_api_key(engine, role=role, principal=principal, now=now)[0]
+
+    keys = ExchangeKeys(
+        initiator=token("initiator", "ledger"),
+        auditor=token("auditor", "internal-audit"),
+        policy_admin=token("policy_admin", "security-office"),
+        approvers={person: token("approver", person) for person in APPROVERS},
+    )
+    return guard_key, keys
