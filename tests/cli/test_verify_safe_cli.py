@@ -224,7 +224,7 @@ def test_batch_of_valid_lines_exits_by_verdict(tmp_path: Path) -> None:
 
 
 def test_demo_replays_bybit() -> None:
-    result = run("demo", "--lang", "en")
+    result = run("demo", "--bybit-replay", "--lang", "en")
     assert result.returncode == 0, result.stderr
     assert b"DELEGATECALL_UNTRUSTED" in result.stdout
     assert b"SIGNATURE_MISMATCH" in result.stdout

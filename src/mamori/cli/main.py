@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 from importlib import resources
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -36,16 +37,59 @@ def version() -> None:
 @app.command()
 def demo(
     lang: Annotated[str, typer.Option("--lang", help="en, ja or both")] = "both",
+    intel: Annotated[
+        Path | None,
+        typer.Option("--intel", help="Folder of the OFAC and FBI lists (default: ../shared/data/intel if present)."),
+    ] = None,
+    keep: Annotated[
+        Path | None, typer.Option("--keep", help="Keep the sample exchange (database, guard key, log) in this folder.")
+    ] = None,
+    bybit_replay: Annotated[
+        bool, typer.Option("--bybit-replay", help="Only replay the Bybit theft through the offline verifier.")
+    ] = False,
 ) -> None:
-    """Replay the Bybit theft (Feb 2025) through the verifier: what the signers signed, and what they were shown."""
+    """A sample exchange on SQLite served by the guard: a routine withdrawal, a cold one with two approvals, the
+    Bybit transaction denied, a tampered request refused, and the audit log verified."""
     from rich.console import Console
 
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    if bybit_replay:
+        _bybit_replay(console, lang)
+        return
+    import tempfile
+
+    from mamori.demo.walkthrough import run_walkthrough
+
+    intel = intel or _default_intel()
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        if any(keep.iterdir()):
+            raise MamoriError("USAGE_INVALID", reason=f"--keep {keep} is not empty")
+        ok = run_walkthrough(console, intel=intel, workdir=keep, lang=lang)
+    else:
+        with tempfile.TemporaryDirectory(prefix="mamori-demo-") as folder:
+            ok = run_walkthrough(console, intel=intel, workdir=Path(folder), lang=lang)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _default_intel() -> Path:
+    for candidate in (Path.cwd() / ".." / "shared" / "data" / "intel", Path.cwd() / "shared" / "data" / "intel"):
+        if candidate.is_dir():
+            return candidate.resolve()
+    raise MamoriError(
+        "USAGE_INVALID",
+        reason="no screening lists found: give --intel DIR (the OFAC and FBI lists, ../shared/data/intel)",
+    )
+
+
+def _bybit_replay(console: Any, lang: str) -> None:
+    """Replay the Bybit theft (Feb 2025) through the verifier: what the signers signed, and what they were shown."""
     from mamori.cli import render
     from mamori.verify.context import SafeBook
     from mamori.verify.registry import default_registry
     from mamori.verify.safe import verify_safe_record
 
-    console = Console(width=None if sys.stdout.isatty() else 160)
     sample = resources.files("mamori.content").joinpath("samples/bybit-safe-tx-71.json").read_bytes()
     executed, displayed = orjson.loads(sample)["results"]
     registry = default_registry()

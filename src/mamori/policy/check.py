@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from mamori.chains.evm.encoding import parse_uint
-from mamori.errors import InputError
+from mamori.errors import InputError, MamoriError
 from mamori.policy.evaluate import Verdict, evaluate
 from mamori.policy.facts import (
     AddressBookEntry,
@@ -26,8 +26,9 @@ from mamori.policy.facts import (
     window_start,
 )
 from mamori.policy.intent import transaction_facts
-from mamori.policy.model import Policy
+from mamori.policy.model import Policy, Wallet
 from mamori.policy.request import WithdrawalRequest, parse_request, parse_timestamp
+from mamori.verify.context import SafeBook
 from mamori.verify.evm import verify_evm_tx
 from mamori.verify.registry import ContractRegistry
 from mamori.verify.safe import verify_safe_record
@@ -58,6 +59,15 @@ def check_request(
 def _verify_transaction(
     request: WithdrawalRequest, policy: Policy, registry: ContractRegistry
 ) -> TransactionFacts | None:
+    verified = verify_attached(request, policy, registry)
+    return verified[0] if verified is not None else None
+
+
+def verify_attached(
+    request: WithdrawalRequest, policy: Policy, registry: ContractRegistry
+) -> tuple[TransactionFacts, str] | None:
+    """Verify the attached transaction with what the policy knows of the wallet: (facts, the exact hash the signer
+    will sign, ``0x`` + 64 hex). ``None`` without a transaction; a MamoriError when it cannot be verified."""
     attached = request.transaction
     if attached is None:
         return None
@@ -65,12 +75,43 @@ def _verify_transaction(
     chain_id = _evm_chain_id(request.chain)
     if attached.kind == "safe":
         assert attached.record is not None  # noqa: S101 - parse_request guarantees it
-        version = wallet.safe_version if wallet is not None else None
+        book = _wallet_book(wallet, attached.record, chain_id)
         report = verify_safe_record(
-            attached.record, chain_id=chain_id, safe_version=version, book=None, registry=registry
+            attached.record,
+            chain_id=chain_id,
+            safe_version=None if book is not None or wallet is None else wallet.safe_version,
+            book=book,
+            registry=registry,
         )
-        return transaction_facts(report)
-    return transaction_facts(verify_evm_tx(attached.raw, registry=registry, expected_chain_id=chain_id))
+        return transaction_facts(report), "0x" + report.hashes.safe_tx_hash.hex()
+    evm = verify_evm_tx(attached.raw, registry=registry, expected_chain_id=chain_id)
+    return transaction_facts(evm), "0x" + evm.tx.signing_hash.hex()
+
+
+def _wallet_book(wallet: Wallet | None, record: Mapping[str, Any], chain_id: int) -> SafeBook | None:
+    """The policy's own knowledge of a Safe wallet (version, owners, threshold), so that signatures already
+    collected are checked against the real owners. Only for the wallet's own address: a record of another Safe
+    is then reported as paid from elsewhere (TX_WALLET_MISMATCH), not as an unverifiable record."""
+    if wallet is None or not wallet.owners or not isinstance(record.get("safe"), str):
+        return None
+    try:
+        if normalise_address(wallet.chain, record["safe"]) != wallet.address.lower():
+            return None
+    except MamoriError:
+        return None
+    return SafeBook.from_document(
+        {
+            "safes": [
+                {
+                    "address": wallet.address,
+                    "chain_id": chain_id,
+                    "version": wallet.safe_version,
+                    "owners": list(wallet.owners),
+                    "threshold": wallet.threshold,
+                }
+            ]
+        }
+    )
 
 
 def _evm_chain_id(chain: str) -> int:

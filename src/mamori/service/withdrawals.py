@@ -22,9 +22,9 @@ from mamori.errors import InputError, MamoriError
 from mamori.guard import GuardError, format_utc
 from mamori.guard.approval import Approval, ApprovalSubject, approval_digest, verify_approval
 from mamori.guard.attestation import DEFAULT_TTL_SECONDS, issue_attestation
+from mamori.policy.check import verify_attached
 from mamori.policy.evaluate import Verdict, evaluate, reason
 from mamori.policy.facts import TransactionFacts
-from mamori.policy.intent import transaction_facts
 from mamori.policy.model import Policy
 from mamori.policy.request import (
     WithdrawalRequest,
@@ -38,9 +38,7 @@ from mamori.service.facts import RESERVING, Screen, from_us, gather_facts, to_us
 from mamori.service.governance import active_approver_key
 from mamori.service.state import PolicyCache, UnitOfWork, unit_of_work
 from mamori.store.guard_models import Balance, Release, Withdrawal, WithdrawalApproval
-from mamori.verify.evm import verify_evm_tx
 from mamori.verify.registry import ContractRegistry
-from mamori.verify.safe import verify_safe_record
 
 MAX_APPROVAL_TTL = timedelta(hours=24)
 MAX_DOCUMENT_DEPTH = 32
@@ -355,28 +353,13 @@ class WithdrawalService:
         self, request: WithdrawalRequest, policy: Policy
     ) -> tuple[TransactionFacts | None, str | None, str | None]:
         """(facts, signing hash, why it cannot be verified). Anything not verifiable denies, never raises."""
-        attached = request.transaction
-        if attached is None:
-            return None, None, None
-        namespace, _, reference = request.chain.partition(":")
-        if namespace != "eip155" or not reference.isdigit():
-            return None, None, f"no verifier for chain {request.chain}"
-        wallet = policy.wallets.get(request.wallet)
         try:
-            if attached.kind == "safe":
-                assert attached.record is not None  # noqa: S101 - parse_request guarantees it
-                report = verify_safe_record(
-                    attached.record,
-                    chain_id=int(reference),
-                    safe_version=wallet.safe_version if wallet is not None else None,
-                    book=None,
-                    registry=self.registry,
-                )
-                return transaction_facts(report), "0x" + report.hashes.safe_tx_hash.hex(), None
-            evm = verify_evm_tx(attached.raw, registry=self.registry, expected_chain_id=int(reference))
-            return transaction_facts(evm), "0x" + evm.tx.signing_hash.hex(), None
+            verified = verify_attached(request, policy, self.registry)
         except MamoriError as exc:
             return None, None, exc.code
+        if verified is None:
+            return None, None, None
+        return verified[0], verified[1], None
 
     def _issue_release(self, work: UnitOfWork, row: Withdrawal, signing_hash: str) -> None:
         token = issue_attestation(

@@ -1,0 +1,375 @@
+"""Benchmark: the guard service over HTTP — submit-and-decide latency under a fixed load, and durable decisions
+per second — on SQLite and on PostgreSQL, against named peers measured in the same run.
+
+    .venv/bin/python bench/bench_guard_http.py [--seconds 15] [--rate 200] [--clients 16]
+        [--saturation-seconds 10] [--backend sqlite|postgresql|both] [--quick]
+
+For each backend: a fresh database (a SQLite file in a temporary directory; a PostgreSQL database created for the
+run and dropped after it) initialised as the sample exchange (mamori.demo.exchange) with a bench policy, and
+``mamori serve`` started as a child process (mamori.demo.server.ServerProcess) with the real OFAC and FBI lists
+(../shared/data/intel). This process is the client, on loopback:
+
+  latency     open loop: ``--rate`` POST /v1/requests per second for ``--seconds``, each a signed hot-wallet
+              request with its raw EIP-1559 transaction (submitted and decided in one call: released with an
+              attestation), sent when due whatever the earlier ones are doing; latency from the due time
+  saturation  closed loop: ``--clients`` concurrent clients for ``--saturation-seconds``; every 200 is a durable
+              decision (the service commits before it answers)
+  check       the database holds exactly as many decided withdrawals as there were 200 answers
+
+Peers, same run: the framework floor (FastAPI + uvicorn, same settings as ``mamori serve``, in a child process,
+parsing the same body model and returning a constant; same generator) and the durability floor (one row inserted
+and committed per transaction from ``--clients`` threads, engine from mamori.store.database.create_engine, on
+the same database). Goals of issue 4: p99 <= 10 ms at 200 requests/s; >= 500 durable decisions/s.
+
+Bench policy: the demo policy with its hot-wallet velocity limits kept (both counter queries run on every
+decision) but raised out of reach (max_count 10^9 per 10 min, 10^9 ETH per 24 h).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import orjson
+import psycopg
+import yaml
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from guard_load import FloorProcess, Result, closed_loop, free_port, open_loop, run
+from mamori.demo import exchange as sample
+from mamori.demo.server import ServerProcess
+from mamori.store.database import create_engine
+from mamori.store.guard_models import Withdrawal
+
+INTEL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "intel"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+PATH = "/v1/requests"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def bench_policy_text() -> str:
+    document = yaml.safe_load(sample.demo_policy_text())
+    document["id"] = "bench-exchange"
+    document["description"] = "The demo policy with its hot-wallet velocity limits out of reach (benchmark)."
+    for limit in document["limits"]:
+        if limit["id"] == "hot-velocity":
+            limit["max_count"] = 10**9
+        elif limit["id"] == "hot-daily-eth":
+            limit["max_amount"] = f"{10**9} ETH"
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+
+def bodies(prefix: str, count: int) -> list[bytes]:
+    """``count`` signed hot-wallet requests (0.001-0.01 ETH to a customer) with their transactions, as JSON."""
+    ledger, now = sample.Ledger(), datetime.now(UTC)
+    out = []
+    for i in range(count):
+        amount = sample.ETHER // 1000 * (1 + i % 10)
+        document = ledger.request(
+            f"{prefix}-{i:07d}",
+            wallet=sample.HOT_WALLET,
+            amount=amount,
+            destination=sample.CUSTOMER,
+            now=now,
+            transaction=sample.hot_transfer(sample.CUSTOMER, amount, nonce=i),
+        )
+        out.append(orjson.dumps(document))
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of processes (Linux /proc), for CPU per request."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:  # noqa: PTH123  # one read of a proc file
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+@dataclass
+class Phase:
+    result: Result
+    server_cpu: float  # seconds of CPU in the server process (and PostgreSQL's processes) during the phase
+    client_cpu: float
+
+
+def measured(phase: Callable[[], tuple[Result, int]], server_pids: Callable[[], list[int]]) -> tuple[Phase, int]:
+    pids = server_pids()
+    server0, client0 = cpu_seconds(pids), time.process_time()
+    result, warmed = phase()
+    return Phase(result, cpu_seconds(pids) - server0, time.process_time() - client0), warmed
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.2f}"
+
+
+def print_latency(label: str, phase: Phase, rate: float) -> None:
+    r = phase.result
+    per = 1000 / max(r.answered, 1)
+    print(
+        f"  {label:<34} p50 {ms(r.percentile(0.5))}  p90 {ms(r.percentile(0.9))}  p99 {ms(r.percentile(0.99))}"
+        f"  max {ms(max(r.latencies, default=0))} ms   {r.rate():7.1f} /s of {rate:g}"
+    )
+    first, last = r.window(0.0, 0.2), r.window(0.8, 1.01)
+    print(
+        f"  {'':<34} first fifth p50/p99 {ms(r.percentile(0.5, first))} /{ms(r.percentile(0.99, first))} ms,"
+        f" last fifth {ms(r.percentile(0.5, last))} /{ms(r.percentile(0.99, last))} ms;"
+        f" CPU per request: server {phase.server_cpu * per:5.2f} ms, client {phase.client_cpu * per:5.2f} ms"
+    )
+    check_answers(label, r)
+
+
+def print_saturation(label: str, phase: Phase, clients: int) -> None:
+    r = phase.result
+    per = 1000 / max(r.answered, 1)
+    print(
+        f"  {label:<34} {r.ok / r.elapsed:9,.0f} /s with {clients} clients   p50 {ms(r.percentile(0.5))}"
+        f"  p99 {ms(r.percentile(0.99))} ms;  CPU per request: server {phase.server_cpu * per:5.2f} ms,"
+        f" client {phase.client_cpu * per:5.2f} ms"
+    )
+    check_answers(label, r)
+
+
+def check_answers(label: str, r: Result) -> None:
+    if r.ok != r.answered or r.errors or r.answered != r.sent:
+        print(f"  !! {label}: statuses {dict(r.statuses)}, errors {dict(r.errors)}, sent {r.sent}, answered {r.answered}")
+
+
+# --- the durability floor -----------------------------------------------------------------------------------------
+def commit_floor(url: str, *, threads: int, seconds: float) -> tuple[float, int]:
+    """Transactions per second that insert one row and commit, from ``threads`` threads, on the guard's engine
+    settings; returns (rate, rows found afterwards)."""
+    engine = create_engine(url)
+    table = Table(
+        "bench_commit_floor",
+        MetaData(),
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("worker", Integer),
+        Column("payload", String(64)),
+    )
+    table.create(engine, checkfirst=True)
+    counts = [0] * threads
+    stop = time.monotonic() + seconds + 0.1
+    barrier = threading.Barrier(threads + 1)
+
+    def worker(n: int) -> None:
+        barrier.wait()
+        statement = insert(table)
+        while time.monotonic() < stop:
+            with engine.begin() as connection:
+                connection.execute(statement, {"worker": n, "payload": "x" * 64})
+            counts[n] += 1
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    barrier.wait()
+    started = time.monotonic()
+    for thread in pool:
+        thread.join()
+    elapsed = time.monotonic() - started
+    with engine.connect() as connection:
+        rows = int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+    table.drop(engine)
+    engine.dispose()
+    return sum(counts) / elapsed, rows
+
+
+# --- one backend ----------------------------------------------------------------------------------------------------
+@dataclass
+class Figures:
+    p50: float
+    p99: float
+    decisions: float
+    commits: float
+
+
+def create_pg_database(name: str) -> str:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return PG_URL.format(database=name)
+
+
+def drop_pg_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_backend(backend: str, args: argparse.Namespace, directory: Path) -> Figures:
+    pg_name = f"mamori_bench_{os.getpid()}"
+    url = f"sqlite:///{directory / 'guard.db'}" if backend == "sqlite" else create_pg_database(pg_name)
+    try:
+        return _bench_backend(backend, url, args, directory)
+    finally:
+        if backend == "postgresql":
+            drop_pg_database(pg_name)
+
+
+def _bench_backend(backend: str, url: str, args: argparse.Namespace, directory: Path) -> Figures:
+    print(f"\n{backend}: {url}")
+    engine = create_engine(url)
+    key_path = directory / f"guard-{backend}.key"
+    _, keys = sample.set_up_exchange(
+        engine, guard_key_path=key_path, now=datetime.now(UTC), policy_text=bench_policy_text()
+    )
+    warm = max(8, args.clients)
+    started = time.perf_counter()
+    latency_bodies = iter(bodies(f"{backend}-open", round(args.rate * args.seconds) + warm))
+    saturation_bodies = iter(bodies(f"{backend}-closed", args.clients + round(args.saturation_seconds * args.cap)))
+    print(f"  signed request bodies built in {time.perf_counter() - started:.1f} s")
+    headers = {"Authorization": f"Bearer {keys.initiator}"}
+    log = directory / f"serve-{backend}.log"
+    with ServerProcess(url, key_path, intel=INTEL, log=log, startup_timeout=120) as server:
+        assert server.process is not None  # noqa: S101
+        server_pid = server.process.pid
+
+        def pids() -> list[int]:
+            return [server_pid] + (postgres_pids() if backend == "postgresql" else [])
+
+        for wallet, amount in ((sample.COLD_WALLET, 401_347), (sample.HOT_WALLET, 10**9)):
+            body = {"wallet": wallet, "asset": "ETH", "amount": str(amount * sample.ETHER)}
+            response = httpx.put(server.base_url + "/v1/balances", json=body, headers=headers, timeout=30)
+            if response.status_code != 200:
+                raise SystemExit(f"balance report refused: {response.text}")
+        latency, warmed_open = measured(
+            lambda: run(
+                open_loop(
+                    server.base_url, PATH, latency_bodies, headers, rate=args.rate, seconds=args.seconds, warm=warm
+                )
+            ),
+            pids,
+        )
+        print_latency(f"mamori open loop, {args.rate:g}/s", latency, args.rate)
+        saturation, warmed_closed = measured(
+            lambda: run(
+                closed_loop(
+                    server.base_url,
+                    PATH,
+                    saturation_bodies,
+                    headers,
+                    clients=args.clients,
+                    seconds=args.saturation_seconds,
+                )
+            ),
+            pids,
+        )
+        print_saturation("mamori durable decisions", saturation, args.clients)
+    ok = warmed_open + warmed_closed + latency.result.ok + saturation.result.ok
+    with engine.connect() as connection:
+        statuses = Counter(
+            dict(
+                connection.execute(
+                    select(Withdrawal.status, func.count()).where(Withdrawal.decided_us.is_not(None)).group_by(
+                        Withdrawal.status
+                    )
+                ).all()
+            )
+        )
+    engine.dispose()
+    decided = sum(statuses.values())
+    verdict = "OK" if decided == ok and set(statuses) == {"released"} else "MISMATCH"
+    print(f"  check: {ok} answers 200, {decided} decided withdrawals in the database {dict(statuses)}: {verdict}")
+    commits, rows = commit_floor(url, threads=args.clients, seconds=args.floor_seconds)
+    print(f"  peer: durability floor (1 insert + commit per transaction, {args.clients} threads) {commits:9,.0f} /s")
+    decisions = saturation.result.ok / saturation.result.elapsed
+    print(f"  ratio: mamori decisions / bare commits = {decisions / commits:.2f}  ({rows} floor rows committed)")
+    if verdict != "OK":
+        raise SystemExit("benchmark aborted: the database does not match the answers")
+    return Figures(latency.result.percentile(0.5), latency.result.percentile(0.99), decisions, commits)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=15.0, help="open-loop latency test length")
+    parser.add_argument("--rate", type=float, default=200.0, help="open-loop requests per second")
+    parser.add_argument("--clients", type=int, default=16, help="closed-loop concurrent clients and floor threads")
+    parser.add_argument("--saturation-seconds", type=float, default=10.0)
+    parser.add_argument("--floor-seconds", type=float, default=5.0, help="durability floor length")
+    parser.add_argument("--cap", type=float, default=1000.0, help="most decisions/s the closed loop can consume")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (3 s phases)")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds = args.saturation_seconds = 3.0
+        args.floor_seconds = 2.0
+    if not INTEL.is_dir():
+        raise SystemExit(f"no screening lists at {INTEL}")
+    print(
+        f"mamori guard over HTTP: open loop {args.rate:g}/s for {args.seconds:g} s, closed loop {args.clients} clients"
+        f" for {args.saturation_seconds:g} s; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
+    print("bench policy: the demo policy, hot-wallet velocity limits raised to 10^9 (their queries still run)")
+
+    floor_bodies = iter(bodies("floor", round(args.rate * args.seconds) + round(args.saturation_seconds * 4000)))
+    print("\nframework floor: FastAPI + uvicorn, same body model, constant answer")
+    with FloorProcess(free_port()) as floor:
+        assert floor.process is not None  # noqa: S101
+        floor_pid = floor.process.pid
+        phase, _ = measured(
+            lambda: run(open_loop(floor.base_url, PATH, floor_bodies, {}, rate=args.rate, seconds=args.seconds)),
+            lambda: [floor_pid],
+        )
+        print_latency(f"peer: framework floor, {args.rate:g}/s", phase, args.rate)
+        floor_p99 = phase.result.percentile(0.99)
+        closed, _ = measured(
+            lambda: run(
+                closed_loop(
+                    floor.base_url, PATH, floor_bodies, {}, clients=args.clients, seconds=args.saturation_seconds / 2
+                )
+            ),
+            lambda: [floor_pid],
+        )
+        print_saturation("peer: framework floor, closed loop", closed, args.clients)
+
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    directory = Path(tempfile.mkdtemp(prefix="mamori-bench-http-"))
+    figures = {}
+    try:
+        for backend in backends:
+            figures[backend] = bench_backend(backend, args, directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+    print("\nsummary (goals: p99 <= 10 ms at 200/s; >= 500 durable decisions/s)")
+    for backend, f in figures.items():
+        print(
+            f"  {backend:<10} p50 {ms(f.p50)} ms  p99 {ms(f.p99)} ms ({f.p99 / floor_p99:5.1f}x the framework floor's"
+            f" {floor_p99 * 1000:.2f} ms)   {f.decisions:7,.0f} decisions/s ({f.decisions / f.commits:.2f}x of"
+            f" {f.commits:,.0f} bare commits/s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
