@@ -122,3 +122,64 @@ def test_no_database_exits_2() -> None:
     result = mamori("verify", env=env)
     assert result.returncode == 2
     assert "USAGE_INVALID" in result.stderr
+
+
+# --- signed heads: against the guard's key, and heads published outside the database ------------------------------
+def _signed_log(path: Path, key: object, entries: int) -> dict[str, object]:
+    engine = create_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.begin() as connection:
+        log = AuditLog(connection)
+        for i in range(entries):
+            log.append("request.created", {"i": i}, now=NOW)
+        head = log.sign_head(key, now=NOW).to_dict()  # type: ignore[arg-type]
+    engine.dispose()
+    return head
+
+
+def test_verify_checks_the_signed_heads_with_the_guard_key(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    guard, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    _signed_log(tmp_path / "m.db", guard, 5)
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    for key, expected in ((guard, 0), (other, 1)):
+        public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+        result = mamori("verify", "--database", url, "--public-key", public)
+        assert result.returncode == expected, result.stdout + result.stderr
+    assert "with the guard key" in mamori("verify", "--database", url, "--public-key", public_hex(guard)).stdout
+    assert mamori("verify", "--database", url, "--public-key", "not-a-key").returncode == 2
+
+
+def public_hex(key: object) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()  # type: ignore[attr-defined]
+
+
+def test_a_published_head_catches_a_log_rewritten_from_scratch(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    guard = Ed25519PrivateKey.generate()
+    path = tmp_path / "m.db"
+    published = tmp_path / "head.json"
+    published.write_text(json.dumps(_signed_log(path, guard, 7)))
+    url = f"sqlite:///{path}"
+    ok = mamori("verify", "--database", url, "--public-key", public_hex(guard), "--head", str(published))
+    assert ok.returncode == 0, ok.stderr
+    # An insider with the database rebuilds a self-consistent log (entries, subtrees, no heads) with entry 3 changed.
+    with sqlite3.connect(path) as connection:
+        for table in ("audit_entries", "audit_subtrees", "audit_tree_heads"):
+            connection.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        log = AuditLog(connection)
+        for i in range(8):
+            log.append("request.created", {"i": i if i != 3 else 333}, now=NOW)
+    engine.dispose()
+    assert mamori("verify", "--database", url, "--public-key", public_hex(guard)).returncode == 0  # self-consistent
+    caught = mamori("verify", "--database", url, "--public-key", public_hex(guard), "--head", str(published))
+    assert caught.returncode == 1
+    assert "published head of size 7" in caught.stdout
+    assert mamori("verify", "--database", url, "--head", str(published)).returncode == 2  # a head needs the key

@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -66,13 +67,43 @@ def _connect(url: str | None) -> Iterator[Connection]:
 
 
 @app.command("verify")
-def verify(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
+def verify(
+    database: DatabaseOption = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key",
+            help="The guard's Ed25519 public key (hex or base64, as GET /v1/guard gives it): every signed tree "
+            "head must verify with it. Without it, heads are checked against the tree only.",
+        ),
+    ] = None,
+    published: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--head",
+            help="A signed tree head kept outside the database (JSON of GET /v1/audit/head); repeatable. The log "
+            "must still hold exactly the tree it signed: an insider who rewrites the whole log cannot match it.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
     """Recompute every entry's leaf hash and the whole Merkle tree; report the first tampered entry."""
-    from mamori.audit.store import AuditLog, AuditTamperError
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    from mamori.audit.store import AuditLog, AuditTamperError
+    from mamori.policy.request import decode_key_or_signature
+
+    key = None
+    if public_key is not None:
+        raw = decode_key_or_signature(public_key, field="--public-key", size=32)
+        key = Ed25519PublicKey.from_public_bytes(raw)
+    heads = [_published_head(path, key) for path in published or []]
     with _connect(database) as connection:
         try:
-            report = AuditLog(connection).verify_all()
+            log = AuditLog(connection)
+            report = log.verify_all(public_key=key)
+            for head in heads:
+                _check_published(log, head, report.tree_size)
         except AuditTamperError as exc:
             if as_json:
                 sys.stdout.buffer.write(orjson.dumps({"intact": False, **exc.to_dict()}) + b"\n")
@@ -86,6 +117,7 @@ def verify(database: DatabaseOption = None, as_json: JsonOption = False) -> None
         typer.echo(
             f"audit log intact / 監査ログは改ざんされていません: {report.tree_size} entries, "
             f"root {report.root_hash.hex()}, {report.heads_checked} signed tree heads checked"
+            + (" with the guard key" if key is not None else "")
         )
 
 
@@ -113,3 +145,25 @@ def proof(
     for h in result.path:
         typer.echo(f"  {h.hex()}")
     typer.echo(f"entry document: {result.entry.decode()}")
+
+
+def _published_head(path: Path, key: Any) -> Any:
+    from mamori.audit.tree_head import SignedTreeHead, verify_tree_head
+
+    if key is None:
+        raise MamoriError("USAGE_INVALID", reason="--head needs --public-key: a head is only worth its signature")
+    try:
+        signed = SignedTreeHead.from_dict(orjson.loads(path.read_bytes()))
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise MamoriError("INPUT_UNREADABLE", source=str(path), reason=type(exc).__name__) from exc
+    return verify_tree_head(signed, key, log_id=signed.head.log_id)
+
+
+def _check_published(log: Any, head: Any, size: int) -> None:
+    from mamori.audit.store import AuditTamperError
+
+    where = f"(published head of size {head.tree_size})"
+    if head.tree_size > size:
+        raise AuditTamperError(where, f"the log holds {size} entries, fewer than the {head.tree_size} it once signed")
+    if log.root(head.tree_size) != head.root_hash:
+        raise AuditTamperError(where, "the log's first entries no longer form the tree this head signed")
