@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,9 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
+from fastapi import FastAPI
+
+from mamori.api.schemas import WithdrawalRequestBody
 
 POOL = httpx.Limits(max_connections=512, max_keepalive_connections=512)
 JSON = {"content-type": "application/json"}
@@ -39,6 +41,7 @@ class Result:
     errors: Counter[str] = field(default_factory=Counter)
     elapsed: float = 0.0
     sent: int = 0
+    dropped: int = 0  # open loop: due while too many were unanswered, never sent
 
     @property
     def answered(self) -> int:
@@ -63,17 +66,91 @@ class Result:
         return [lat for lat, off in zip(self.latencies, self.offsets, strict=True) if start <= off / span < stop]
 
 
-async def _send(client: httpx.AsyncClient, path: str, body: bytes, headers: dict[str, str]) -> int:
-    response = await client.post(path, content=body, headers=headers)
-    await response.aread()
-    return response.status_code
+class RawClient:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams: one request per connection at a time, a pool of
+    idle connections, responses framed by Content-Length (uvicorn's JSON answers always carry it). It costs the
+    load generator ~0.1 ms of CPU per request where httpx.AsyncClient costs 2-5 ms on this machine kind, which
+    would make a 2-core benchmark measure its own client."""
+
+    IDLE_S = 3.0  # below uvicorn's keep-alive timeout (5 s): an older idle connection may be closing
+
+    def __init__(self, base_url: str) -> None:
+        url = httpx.URL(base_url)
+        self.host, self.port = url.host, url.port or 80
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+        self.opened = 0
+
+    async def __aenter__(self) -> RawClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        for _, writer, _ in self.idle:
+            writer.close()
+        self.idle.clear()
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if time.monotonic() - since < self.IDLE_S and not reader.at_eof():
+                return reader, writer
+            writer.close()
+        self.opened += 1
+        return await asyncio.open_connection(self.host, self.port)
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+        reader, writer = await self._connection()
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        head = f"POST {path} HTTP/1.1\r\nhost: {self.host}\r\n{lines}content-length: {len(body)}\r\n\r\n"
+        writer.write(head.encode("latin-1") + body)
+        try:
+            response = await reader.readuntil(b"\r\n\r\n")
+            status = int(response[9:12])
+            length, close = 0, False
+            for line in response.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection" and value.strip().lower() == b"close":
+                    close = True
+            await reader.readexactly(length)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+            writer.close()
+            raise httpx.TransportError(f"{type(exc).__name__}: {exc}") from exc
+        if close:
+            writer.close()
+        else:
+            self.idle.append((reader, writer, time.monotonic()))
+        return status
 
 
-def _client(base_url: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base_url, limits=POOL, timeout=httpx.Timeout(60.0))
+class HttpxClient:
+    """The same interface over httpx.AsyncClient (``--client httpx``), for comparison."""
+
+    def __init__(self, base_url: str) -> None:
+        self.client = httpx.AsyncClient(base_url=base_url, limits=POOL, timeout=httpx.Timeout(60.0))
+
+    async def __aenter__(self) -> HttpxClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.client.aclose()
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+        response = await self.client.post(path, content=body, headers=headers)
+        await response.aread()
+        return response.status_code
 
 
-async def _warm(client: httpx.AsyncClient, path: str, bodies: Iterator[bytes], headers: dict[str, str], n: int) -> int:
+Client = RawClient | HttpxClient
+CLIENTS: dict[str, type[RawClient] | type[HttpxClient]] = {"raw": RawClient, "httpx": HttpxClient}
+
+
+async def _send(client: Client, path: str, body: bytes, headers: dict[str, str]) -> int:
+    return await client.post(path, body, headers)
+
+
+async def _warm(client: Client, path: str, bodies: Iterator[bytes], headers: dict[str, str], n: int) -> int:
     """Open ``n`` pooled connections (n concurrent requests) before the clock starts; returns how many got 200."""
     codes = await asyncio.gather(*(_send(client, path, next(bodies), headers) for _ in range(n)))
     return sum(code == 200 for code in codes)
@@ -88,36 +165,48 @@ async def open_loop(
     rate: float,
     seconds: float,
     warm: int = 8,
+    max_in_flight: int = 200,
+    kind: str = "raw",
 ) -> tuple[Result, int]:
-    """Send ``rate * seconds`` requests at their due times; returns the result and the warm-up 200s."""
+    """Schedule ``rate * seconds`` requests at their due times and send each when due; one due while
+    ``max_in_flight`` are unanswered is dropped (counted, never sent: an overloaded server's queue, and the run's
+    length, stay bounded). Returns the result and the warm-up's 200s."""
     headers = {**JSON, **headers}
     result = Result()
     count = round(rate * seconds)
-    async with _client(base_url) as client:
+    clock = time.perf_counter  # not loop.time(): uvloop's clock ticks in whole milliseconds
+    in_flight = 0
+    async with CLIENTS[kind](base_url) as client:
         warmed = await _warm(client, path, bodies, headers, warm)
-        loop = asyncio.get_running_loop()
 
         async def one(due: float, body: bytes) -> None:
+            nonlocal in_flight
             try:
                 status = await _send(client, path, body, headers)
             except httpx.HTTPError as exc:
                 result.errors[type(exc).__name__] += 1
                 return
-            result.latencies.append(loop.time() - due)
+            finally:
+                in_flight -= 1
+            result.latencies.append(clock() - due)
             result.offsets.append(due - start)
             result.statuses[status] += 1
 
         tasks = []
-        start = loop.time() + 0.05
+        start = clock() + 0.05
         for i in range(count):
             due = start + i / rate
-            delay = due - loop.time()
+            delay = due - clock()
             if delay > 0:
                 await asyncio.sleep(delay)
+            if in_flight >= max_in_flight:
+                result.dropped += 1
+                continue
+            in_flight += 1
             tasks.append(asyncio.create_task(one(due, next(bodies))))
             result.sent += 1
         await asyncio.gather(*tasks)
-        result.elapsed = loop.time() - start
+        result.elapsed = clock() - start
     return result, warmed
 
 
@@ -129,36 +218,37 @@ async def closed_loop(
     *,
     clients: int,
     seconds: float,
+    kind: str = "raw",
 ) -> tuple[Result, int]:
     """``clients`` workers, each sending its next request as soon as the last one is answered."""
     headers = {**JSON, **headers}
     result = Result()
-    async with _client(base_url) as client:
+    clock = time.perf_counter
+    async with CLIENTS[kind](base_url) as client:
         warmed = await _warm(client, path, bodies, headers, clients)
-        loop = asyncio.get_running_loop()
-        start = loop.time()
+        start = clock()
         stop = start + seconds
 
         async def worker() -> None:
-            while loop.time() < stop:
+            while clock() < stop:
                 try:
                     body = next(bodies)
                 except StopIteration:
                     result.errors["bodies exhausted"] += 1
                     return
-                sent = loop.time()
+                sent = clock()
                 result.sent += 1
                 try:
                     status = await _send(client, path, body, headers)
                 except httpx.HTTPError as exc:
                     result.errors[type(exc).__name__] += 1
                     continue
-                result.latencies.append(loop.time() - sent)
+                result.latencies.append(clock() - sent)
                 result.offsets.append(sent - start)
                 result.statuses[status] += 1
 
         await asyncio.gather(*(worker() for _ in range(clients)))
-        result.elapsed = loop.time() - start
+        result.elapsed = clock() - start
     return result, warmed
 
 
@@ -172,13 +262,9 @@ def run(coroutine: object) -> tuple[Result, int]:
 
 
 # --- the framework floor ------------------------------------------------------------------------------------------
-def floor_app() -> object:
+def floor_app() -> FastAPI:
     """FastAPI with the guard's request model and a sync endpoint (run in the thread pool, as the guard's are):
     parse and validate the body, return a constant."""
-    from fastapi import FastAPI
-
-    from mamori.api.schemas import WithdrawalRequestBody
-
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
     @app.post("/v1/requests")
@@ -223,12 +309,6 @@ class FloorProcess:
             self.process.wait(timeout=10)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["floor"])
@@ -236,7 +316,7 @@ def main() -> None:
     args = parser.parse_args()
     import uvicorn
 
-    uvicorn.run(floor_app(), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)  # type: ignore[arg-type]
+    uvicorn.run(floor_app(), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

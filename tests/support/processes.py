@@ -10,21 +10,42 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
-from sqlalchemy import Engine
+import pytest
+import yaml
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from conftest import TEST_DATABASE_URL, TestDatabase
 from mamori.demo import exchange as sample
 from mamori.demo.server import ServerProcess
+from mamori.store import create_engine
 from support.guard import INTEL
 
-if TYPE_CHECKING:
-    from conftest import TestDatabase
+NO_POSTGRESQL = "needs PostgreSQL: set MAMORI_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def postgresql_database() -> Iterator[TestDatabase]:
+    """A fresh schema in the PostgreSQL database of ``MAMORI_TEST_DATABASE_URL``, dropped afterwards."""
+    if not TEST_DATABASE_URL.startswith("postgresql"):
+        pytest.skip(NO_POSTGRESQL)
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(TEST_DATABASE_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield TestDatabase(TEST_DATABASE_URL, schema)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 def child_url(database: TestDatabase) -> str:
@@ -36,9 +57,22 @@ def child_url(database: TestDatabase) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def policy_with_limits(**limits: dict[str, object]) -> str:
+    """The demo policy with some limits changed (``{"hot-velocity": {"max_count": 100, "window": "1h"}}``) or
+    added (a limit id the demo policy lacks, with its whole definition)."""
+    document = yaml.safe_load(sample.demo_policy_text())
+    by_id = {limit["id"]: limit for limit in document["limits"]}
+    for limit_id, changes in limits.items():
+        if limit_id in by_id:
+            by_id[limit_id].update(changes)
+        else:
+            document["limits"].append({"id": limit_id, **changes})
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+
 def audit_verify(url: str) -> subprocess.CompletedProcess[str]:
     """``mamori audit verify --database URL`` in a child process, as an operator would run it."""
-    return subprocess.run(  # noqa: S603 - our own CLI, no shell
+    return subprocess.run(
         [sys.executable, "-m", "mamori.cli.main", "audit", "verify", "--database", url],
         capture_output=True,
         text=True,
@@ -67,9 +101,10 @@ class ServedExchange:
         )
         return cls(engine, child_url(database), guard_key_path, keys, directory=directory)
 
-    def server(self, name: str = "server") -> ServerProcess:
+    def server(self, name: str = "server", *, port: int | None = None) -> ServerProcess:
         """A ``mamori serve`` on this database with the real screening lists (the policy requires them)."""
-        return ServerProcess(self.url, self.guard_key_path, intel=INTEL, log=self.directory / f"{name}.log")
+        log = self.directory / f"{name}.log"
+        return ServerProcess(self.url, self.guard_key_path, intel=INTEL, port=port, log=log)
 
     def headers(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}

@@ -31,7 +31,7 @@ from mamori.api.schemas import (
 from mamori.errors import MamoriError
 from mamori.service.auth import Principal, authorize
 from mamori.service.guard import GuardServices
-from mamori.service.setup import authenticate
+from mamori.service.setup import Authenticator
 
 MAX_BODY_BYTES = 1_048_576
 Clock = Callable[[], datetime]
@@ -87,35 +87,46 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        media_type = headers.get(b"content-type", b"").split(b";")[0].strip().decode("latin-1")
+        media_type = headers.get(b"content-type", b"").split(b";")[0].strip().decode("latin-1").lower()
         length = headers.get(b"content-length")
-        if media_type != "application/json" and (length not in (None, b"0")):
+        has_body = length not in (None, b"0") or b"transfer-encoding" in headers  # chunked: no length given
+        if media_type != "application/json" and has_body:
             await error_response(MamoriError("MEDIA_TYPE_UNSUPPORTED", media_type=media_type or "none"))(
                 scope, receive, send
             )
             return
         if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await error_response(MamoriError("BODY_TOO_LARGE", limit=self.limit))(scope, receive, send)
+            await self.too_large(scope, receive, send)
             return
+        # Read the body here, never more than the limit: the framework turns any error raised while it reads
+        # into a 400, so a body without a length that grows too large is refused before it gets there.
+        chunks: list[bytes] = []
         received = 0
-
-        async def limited() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _BodyTooLargeError
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away: nobody to answer
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.limit:
+                await self.too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        try:
-            await self.app(scope, limited, send)
-        except _BodyTooLargeError:
-            await error_response(MamoriError("BODY_TOO_LARGE", limit=self.limit))(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
+        await self.app(scope, replay, send)
 
-class _BodyTooLargeError(Exception):
-    pass
+    async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await error_response(MamoriError("BODY_TOO_LARGE", limit=self.limit))(scope, receive, send)
 
 
 def _principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
@@ -125,7 +136,8 @@ def _principal(request: Request, authorization: Annotated[str | None, Header()] 
     if scheme.lower() != "bearer" or not token.strip():
         raise MamoriError("AUTH_INVALID")
     state = request.app.state
-    return authenticate(state.services.engine, token.strip(), now=state.clock())
+    authenticator: Authenticator = state.authenticator
+    return authenticator(token.strip(), now=state.clock())
 
 
 Caller = Annotated[Principal, Depends(_principal)]
@@ -135,6 +147,7 @@ Caller = Annotated[Principal, Depends(_principal)]
 class ApiSettings:
     clock: Clock = utc_now
     max_body_bytes: int = MAX_BODY_BYTES
+    auth_cache_seconds: float = 2.0  # how long a key seen valid is trusted without a database read
 
 
 def create_app(services: GuardServices, settings: ApiSettings | None = None) -> FastAPI:
@@ -155,6 +168,7 @@ def create_app(services: GuardServices, settings: ApiSettings | None = None) -> 
 
     app.state.services = services
     app.state.clock = clock
+    app.state.authenticator = Authenticator(services.engine, ttl_seconds=settings.auth_cache_seconds)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(caller: Caller) -> dict[str, Any]:

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, and_, func, insert, or_, select, text
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from mamori.audit.merkle import (
@@ -48,6 +48,16 @@ _PG_LOCK_KEY = int.from_bytes(b"mamoriAL", "big", signed=True)
 _KIND = re.compile(r"[a-z][a-z0-9._-]{0,63}")
 _QUERY_BATCH = 200
 _Key = tuple[int, int]  # (level, index) of a complete subtree
+
+
+_ENTRIES = AuditEntry.__table__.c
+_SUBTREES = AuditSubtree.__table__.c
+_LAST_ENTRY = select(_ENTRIES.seq, _ENTRIES.created_at).order_by(_ENTRIES.seq.desc()).limit(1)
+_SUBTREES_IN = select(_SUBTREES.level, _SUBTREES.idx, _SUBTREES.hash).where(
+    tuple_(_SUBTREES.level, _SUBTREES.idx).in_(bindparam("keys", expanding=True))
+)
+_INSERT_ENTRY = insert(AuditEntry.__table__)  # type: ignore[arg-type]
+_INSERT_SUBTREE = insert(AuditSubtree.__table__)  # type: ignore[arg-type]
 
 
 class AuditTamperError(AuditError):
@@ -160,6 +170,72 @@ class AuditLog:
         )
         self._db.execute(insert(AuditSubtree), rows)
         return seq, leaf
+
+    def append_many(
+        self,
+        entries: Sequence[tuple[str, Mapping[str, Any], datetime]],
+        *,
+        start: int,
+        frontier: Sequence[tuple[int, int, bytes]] | None = None,
+    ) -> list[tuple[int, int, bytes]]:
+        """Append ``entries`` (kind, payload, time) as entries ``start``, ``start + 1``, … in one write per table.
+
+        For a caller that already holds the log's lock (:meth:`lock`) and read the size under it (``start``): the
+        frontier of the tree is read once, every completed subtree computed here, and the rows inserted together.
+        The entries, hashes and subtrees are exactly those :meth:`append` would write one by one.
+
+        ``frontier`` — the (level, index, hash) of the complete subtrees of the first ``start`` entries, as the last
+        call returned it — spares the read when the caller knows the log has not moved since. Returns the new one.
+        """
+        if not entries:
+            return list(frontier) if frontier is not None else self._frontier(start)
+        documents = []
+        for kind, payload, now in entries:
+            if not (isinstance(kind, str) and _KIND.fullmatch(kind)):
+                raise AuditInputError("AUDIT_ENTRY_INVALID", reason=f"kind {kind!r} is not 1-64 of a-z 0-9 . _ -")
+            if not isinstance(now, datetime) or now.utcoffset() is None:
+                raise AuditInputError("AUDIT_ENTRY_INVALID", reason="the time must be a timezone-aware datetime")
+            if not isinstance(payload, Mapping):
+                raise AuditInputError("AUDIT_ENTRY_INVALID", reason="the payload must be a JSON object")
+            documents.append((kind, canonical_json(payload), _utc(now)))
+        stack = list(frontier) if frontier is not None else self._frontier(start)
+        entry_rows: list[dict[str, Any]] = []
+        subtree_rows: list[dict[str, Any]] = []
+        for offset, (kind, data, created_at) in enumerate(documents):
+            seq = start + offset
+            leaf = leaf_hash(entry_document(kind, created_at, data))
+            entry_rows.append({"seq": seq, "created_at": created_at, "kind": kind, "payload": data, "leaf_hash": leaf})
+            subtree_rows.append({"level": 0, "idx": seq, "hash": leaf})
+            node, level, index = leaf, 0, seq
+            while index & 1:
+                left_level, left_index, left = stack.pop()
+                if (left_level, left_index) != (level, index - 1):
+                    raise AuditError("AUDIT_STATE_INVALID", reason=f"the frontier does not end next to entry {seq}")
+                node = node_hash(left, node)
+                level, index = level + 1, index >> 1
+                subtree_rows.append({"level": level, "idx": index, "hash": node})
+            stack.append((level, index, node))
+        self._db.execute(_INSERT_ENTRY, entry_rows)
+        self._db.execute(_INSERT_SUBTREE, subtree_rows)
+        return stack
+
+    def _frontier(self, size: int) -> list[tuple[int, int, bytes]]:
+        pieces = _pieces(0, size)
+        if not pieces:
+            return []
+        found = {(r.level, r.idx): r.hash for r in self._db.execute(_SUBTREES_IN, {"keys": pieces})}
+        missing = [key for key in pieces if key not in found]
+        if missing:
+            level, index = missing[0]
+            raise AuditError("AUDIT_STATE_INVALID", reason=f"the hash of subtree {index} at level {level} is missing")
+        return [(level, index, found[(level, index)]) for level, index in pieces]
+
+    def last_entry(self) -> tuple[int, datetime | None]:
+        """(size, time of the last entry) in one read: the next entry's sequence number and the log's clock."""
+        row = self._db.execute(_LAST_ENTRY).first()
+        if row is None:
+            return 0, None
+        return int(row.seq) + 1, _utc(row.created_at)
 
     def sign_head(self, private_key: Ed25519PrivateKey, *, now: datetime) -> SignedTreeHead:
         """Sign the current size and root, store the signed head, and return it."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Connection, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from mamori.policy.facts import (
@@ -24,7 +25,7 @@ from mamori.policy.facts import (
 )
 from mamori.policy.model import Policy
 from mamori.policy.request import WithdrawalRequest
-from mamori.store.guard_models import AddressBookRow, Balance, Withdrawal, WithdrawalApproval
+from mamori.store.guard_models import LIMB_BITS, AddressBookRow, Balance, Withdrawal, WithdrawalApproval
 
 # Statuses that hold a reservation against velocity limits.
 RESERVING = ("pending_approval", "released")
@@ -42,7 +43,7 @@ def from_us(value: int) -> datetime:
 
 
 def gather_facts(
-    session: Session,
+    db: Session | Connection,
     policy: Policy,
     request: WithdrawalRequest,
     transaction: TransactionFacts | None,
@@ -51,25 +52,51 @@ def gather_facts(
     now: datetime,
     screen: Screen | None,
     screened_lists: frozenset[str],
+    fresh: bool = False,
 ) -> Facts:
+    """``fresh``: the request was stored in this very transaction, so it has no approvals yet (one query less)."""
     _, limits = policy.candidates_for(request.wallet, request.asset, request.destination)
     return Facts(
-        balances=_balances(session, request.wallet),
+        balances=_balances(db, request.wallet),
         velocity={
-            limit.id: velocity_counter(session, request, limit.per, limit.asset, limit.window_seconds, now=now)
+            limit.id: velocity_counter(db, request, limit.per, limit.asset, limit.window_seconds, now=now)
             for limit in limits
             if limit.kind == "velocity"
         },
-        address_book=_address_book(session, request.chain, request.destination),
+        address_book=_address_book(db, request.chain, request.destination),
         screening=_screening(request, transaction, screen),
         transaction=transaction,
-        approvals=_approvals(session, request.request_id, signing_hash, policy.digest, now=now),
+        approvals=() if fresh else _approvals(db, request.request_id, signing_hash, policy.digest, now=now),
         screened_lists=screened_lists,
     )
 
 
+_W = Withdrawal.__table__.c
+_PER_COLUMNS = {"wallet": _W.wallet, "asset": _W.asset, "destination": _W.destination, "initiator": _W.initiator}
+_VELOCITY: dict[tuple[str, ...], Select[Any]] = {}
+
+
+def _velocity_statement(per: tuple[str, ...]) -> Select[Any]:
+    """One prebuilt statement per key combination: COUNT and the exact sums of the amount's limbs, per asset."""
+    statement = _VELOCITY.get(per)
+    if statement is None:
+        statement = (
+            select(_W.asset, func.count(), func.sum(_W.amount_l0), func.sum(_W.amount_l1), func.sum(_W.amount_l2))
+            .where(
+                _W.status.in_(RESERVING),
+                _W.reserved_us > bindparam("since"),
+                _W.reserved_us <= bindparam("until"),
+                _W.request_id != bindparam("request_id"),
+                *(_PER_COLUMNS[key] == bindparam(f"per_{key}") for key in per),
+            )
+            .group_by(_W.asset)
+        )
+        _VELOCITY[per] = statement
+    return statement
+
+
 def velocity_counter(
-    session: Session,
+    db: Session | Connection,
     request: WithdrawalRequest,
     per: tuple[str, ...],
     asset: str | None,
@@ -78,45 +105,50 @@ def velocity_counter(
     now: datetime,
 ) -> VelocityCounter:
     """Reserved withdrawals in ``(now - window, now]`` sharing ``per`` with ``request``, this one excluded."""
-    query = select(Withdrawal.asset, Withdrawal.amount).where(
-        Withdrawal.status.in_(RESERVING),
-        Withdrawal.reserved_us > to_us(window_start(now, window_seconds)),
-        Withdrawal.reserved_us <= to_us(now),
-        Withdrawal.request_id != request.request_id,
-    )
-    columns = {
-        "wallet": Withdrawal.wallet,
-        "asset": Withdrawal.asset,
-        "destination": Withdrawal.destination,
-        "initiator": Withdrawal.initiator,
+    parameters: dict[str, Any] = {
+        "since": to_us(window_start(now, window_seconds)),
+        "until": to_us(now),
+        "request_id": request.request_id,
     }
-    for key in per:
-        query = query.where(columns[key] == getattr(request, key))
+    parameters.update({f"per_{key}": getattr(request, key) for key in per})
     count = amount = 0
-    for row_asset, row_amount in session.execute(query):
-        count += 1
+    for row_asset, rows, low, middle, high in db.execute(_velocity_statement(per), parameters):
+        count += rows
         if asset is None or row_asset == asset:
-            amount += int(row_amount)
+            amount += int(low) + (int(middle) << LIMB_BITS) + (int(high) << (2 * LIMB_BITS))
     return VelocityCounter(count, amount)
 
 
-def _balances(session: Session, wallet: str) -> dict[tuple[str, str], int]:
-    rows = session.execute(select(Balance.asset, Balance.amount).where(Balance.wallet == wallet))
-    return {(wallet, asset): int(amount) for asset, amount in rows}
+_BALANCES = select(Balance.asset, Balance.amount).where(Balance.wallet == bindparam("wallet"))
+_BOOK = (
+    select(AddressBookRow.label, AddressBookRow.effective_us, AddressBookRow.approved_by)
+    .where(
+        AddressBookRow.chain == bindparam("chain"),
+        AddressBookRow.address == bindparam("address"),
+        AddressBookRow.removed_us.is_(None),
+    )
+    .order_by(AddressBookRow.effective_us)
+    .limit(1)
+)
+_APPROVALS = select(WithdrawalApproval.approver, WithdrawalApproval.at_us).where(
+    WithdrawalApproval.request_id == bindparam("request_id"),
+    WithdrawalApproval.signing_hash == bindparam("signing_hash"),
+    WithdrawalApproval.policy_digest == bindparam("policy_digest"),
+    WithdrawalApproval.expires_us > bindparam("now"),
+)
 
 
-def _address_book(session: Session, chain: str, address: str) -> dict[tuple[str, str], AddressBookEntry]:
-    row = session.scalars(
-        select(AddressBookRow)
-        .where(AddressBookRow.chain == chain, AddressBookRow.address == address, AddressBookRow.removed_us.is_(None))
-        .order_by(AddressBookRow.effective_us)
-        .limit(1)
-    ).first()
+def _balances(db: Session | Connection, wallet: str) -> dict[tuple[str, str], int]:
+    return {(wallet, asset): int(amount) for asset, amount in db.execute(_BALANCES, {"wallet": wallet})}
+
+
+def _address_book(db: Session | Connection, chain: str, address: str) -> dict[tuple[str, str], AddressBookEntry]:
+    row = db.execute(_BOOK, {"chain": chain, "address": address}).first()
     if row is None:
         return {}
     entry = AddressBookEntry(
-        chain=row.chain,
-        address=row.address,
+        chain=chain,
+        address=address,
         label=row.label,
         added_at=from_us(row.effective_us),
         approved_by=tuple(orjson.loads(row.approved_by)),
@@ -138,17 +170,15 @@ def _screening(
 
 
 def _approvals(
-    session: Session, request_id: str, signing_hash: str | None, policy_digest: str, *, now: datetime
+    db: Session | Connection, request_id: str, signing_hash: str | None, policy_digest: str, *, now: datetime
 ) -> tuple[Approval, ...]:
     """Approvals that still count: of this exact hash, under the active policy, not expired."""
     if signing_hash is None:
         return ()
-    rows = session.execute(
-        select(WithdrawalApproval.approver, WithdrawalApproval.at_us).where(
-            WithdrawalApproval.request_id == request_id,
-            WithdrawalApproval.signing_hash == signing_hash,
-            WithdrawalApproval.policy_digest == policy_digest,
-            WithdrawalApproval.expires_us > to_us(now),
-        )
-    )
-    return tuple(Approval(approver, from_us(at)) for approver, at in rows)
+    parameters = {
+        "request_id": request_id,
+        "signing_hash": signing_hash,
+        "policy_digest": policy_digest,
+        "now": to_us(now),
+    }
+    return tuple(Approval(approver, from_us(at)) for approver, at in db.execute(_APPROVALS, parameters))

@@ -37,6 +37,18 @@ CHANGE_TTL = timedelta(days=7)
 MAX_POLICY_TEXT = 1_000_000
 
 
+def printable(value: object, *, limit: int = 256) -> bool:
+    """Whether ``value`` is text an id or label of the guard can be: no control characters (PostgreSQL cannot
+    store NUL), no lone surrogates, at most ``limit`` characters. Anything else names nothing stored."""
+    if not isinstance(value, str) or len(value) > limit or not value.isprintable():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def approver_key_id(public_key: bytes) -> str:
     return hashlib.sha256(public_key).hexdigest()
 
@@ -162,7 +174,11 @@ class GovernanceService:
         authorize(principal, "change.read")
         with unit_of_work(self.engine, now, write=False) as work:
             _, policy = self.policies.active(work.session)
-            rows = work.session.scalars(select(Change).where(Change.status == "open").order_by(Change.proposed_us))
+            rows = work.session.scalars(
+                select(Change)
+                .where(Change.status == "open", Change.expires_us > to_us(now))
+                .order_by(Change.proposed_us)
+            )
             return [self._view(work, row, policy) for row in rows]
 
     def policy(self, principal: Principal, *, now: datetime) -> dict[str, Any]:
@@ -237,7 +253,7 @@ class GovernanceService:
                     raise MamoriError("CHANGE_INVALID", reason="this key is already registered")
                 return {"person": person, "public_key": raw.hex(), "key_id": approver_key_id(raw)}
             key_id = body.get("key_id")
-            row = work.session.get(ApproverKey, key_id) if isinstance(key_id, str) else None
+            row = work.session.get(ApproverKey, key_id) if printable(key_id) else None
             if row is None or row.person != person or row.status != "active":
                 raise MamoriError("CHANGE_INVALID", reason="no such active key of this person")
             return {"person": person, "key_id": row.key_id}
@@ -245,14 +261,16 @@ class GovernanceService:
             chain, address = body.get("chain"), body.get("address")
             if not isinstance(chain, str) or chain not in {w.chain for w in policy.wallets.values()}:
                 raise InputError("FIELD_TYPE_INVALID", field="chain", expected="a chain of the policy's wallets")
-            if not isinstance(address, str) or not address.strip():
+            if not isinstance(address, str) or not printable(address) or not address.strip():
                 raise InputError("FIELD_TYPE_INVALID", field="address", expected="an address")
             normalised = normalise_address(chain, address)
             active = _book_entry(work, chain, normalised)
             if kind == "address_book.add":
                 label = body.get("label", "")
-                if not isinstance(label, str) or len(label) > 256:
-                    raise InputError("FIELD_TYPE_INVALID", field="label", expected="text of at most 256 characters")
+                if not printable(label):
+                    raise InputError(
+                        "FIELD_TYPE_INVALID", field="label", expected="printable text of at most 256 characters"
+                    )
                 if active is not None:
                     raise MamoriError("CHANGE_INVALID", reason="the address is already in the address book")
                 return {"chain": chain, "address": normalised, "label": label}
@@ -274,6 +292,8 @@ class GovernanceService:
             if proposed is None or active.version != subject["replaces"]:
                 # Another version became active since: approving this one would silently undo it.
                 change.status, change.decided_us = "rejected", now_us
+                if proposed is not None:
+                    proposed.status = "rejected"
                 work.record("change.rejected", {"change_id": change.change_id, "reason": "the policy changed since"})
                 return
             active.status, proposed.status, proposed.activated_us = "superseded", "active", now_us
@@ -310,7 +330,7 @@ class GovernanceService:
 
     @staticmethod
     def _get(work: UnitOfWork, change_id: str) -> Change:
-        row = work.session.get(Change, change_id)
+        row = work.session.get(Change, change_id) if printable(change_id) else None
         if row is None:
             raise MamoriError("NOT_FOUND", what="change", id=change_id)
         return row
@@ -364,6 +384,8 @@ def _book_entry(work: UnitOfWork, chain: str, address: str) -> AddressBookRow | 
 
 def active_approver_key(work: UnitOfWork, person: str, key_id: str) -> ApproverKey:
     """The person's active key named ``key_id``, or their only active key when none is named."""
+    if not printable(key_id):
+        raise MamoriError("APPROVER_KEY_UNKNOWN", person=person, key_id="(not a key id)")
     query = select(ApproverKey).where(ApproverKey.person == person, ApproverKey.status == "active")
     if key_id:
         query = query.where(ApproverKey.key_id == key_id)

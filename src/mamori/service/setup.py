@@ -7,9 +7,12 @@ quorum that does not exist yet: ``initialise`` writes it once, and refuses a dat
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -175,3 +178,32 @@ def write_guard_key(path: Path, seed: bytes | None = None) -> Ed25519PrivateKey:
     with os.fdopen(descriptor, "w") as handle:
         handle.write(seed.hex() + "\n")
     return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+class Authenticator:
+    """:func:`authenticate` with a short memory: a key seen valid is trusted for ``ttl_seconds`` without asking the
+    database again, which spares every request a transaction of its own. Revoking a key therefore takes effect
+    within ``ttl_seconds`` (2 s by default); failures are never remembered."""
+
+    def __init__(self, engine: Engine, *, ttl_seconds: float = 2.0, monotonic: Callable[[], float] = time.monotonic):
+        self.engine = engine
+        self.ttl_seconds = ttl_seconds
+        self.monotonic = monotonic
+        self._seen: dict[bytes, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, token: str, *, now: datetime) -> Principal:
+        if self.ttl_seconds <= 0:
+            return authenticate(self.engine, token, now=now)
+        key = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        moment = self.monotonic()
+        with self._lock:
+            seen = self._seen.get(key)
+        if seen is not None and moment - seen[0] < self.ttl_seconds:
+            return seen[1]
+        principal = authenticate(self.engine, token, now=now)
+        with self._lock:
+            if len(self._seen) > 10_000:  # many keys, or someone cycling through valid ones: start afresh
+                self._seen.clear()
+            self._seen[key] = (moment, principal)
+        return principal

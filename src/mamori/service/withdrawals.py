@@ -12,14 +12,15 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Table, bindparam, insert, select
 
 from mamori.errors import InputError, MamoriError
-from mamori.guard import GuardError, format_utc
+from mamori.guard import GuardError, format_utc, require_text
 from mamori.guard.approval import Approval, ApprovalSubject, approval_digest, verify_approval
 from mamori.guard.attestation import DEFAULT_TTL_SECONDS, issue_attestation
 from mamori.policy.check import verify_attached
@@ -34,10 +35,11 @@ from mamori.policy.request import (
     signature_problem,
 )
 from mamori.service.auth import Principal, authorize
+from mamori.service.batching import GroupCommit
 from mamori.service.facts import RESERVING, Screen, from_us, gather_facts, to_us
-from mamori.service.governance import active_approver_key
+from mamori.service.governance import active_approver_key, printable
 from mamori.service.state import PolicyCache, UnitOfWork, unit_of_work
-from mamori.store.guard_models import Balance, Release, Withdrawal, WithdrawalApproval
+from mamori.store.guard_models import MAX_AMOUNT, Balance, Release, Withdrawal, WithdrawalApproval
 from mamori.verify.registry import ContractRegistry
 
 MAX_APPROVAL_TTL = timedelta(hours=24)
@@ -51,6 +53,16 @@ class _Refusal:
     error: MamoriError
 
 
+@dataclass(frozen=True, slots=True)
+class _Submission:
+    principal: Principal
+    request: WithdrawalRequest
+    document: Mapping[str, Any]
+    stored: bytes
+    digest: str
+    now: datetime
+
+
 class WithdrawalService:
     def __init__(
         self,
@@ -62,6 +74,7 @@ class WithdrawalService:
         screen: Screen | None = None,
         screened_lists: frozenset[str] = frozenset(),
         release_ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        group_commit: bool = True,
     ) -> None:
         self.engine = engine
         self.guard_key = guard_key
@@ -70,65 +83,118 @@ class WithdrawalService:
         self.screen = screen
         self.screened_lists = screened_lists
         self.release_ttl_seconds = release_ttl_seconds
+        # Submissions arriving together share one transaction and one durable commit (service/batching.py).
+        self.batcher: GroupCommit[_Submission, dict[str, Any]] | None = (
+            GroupCommit(self.submit_batch) if group_commit else None
+        )
 
     # --- operations ------------------------------------------------------------------------------------------
     def submit(self, principal: Principal, document: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
         """Store a request signed by the system of record; with ``transaction`` in it, decide it at once."""
         authorize(principal, "request.submit")
         request = parse_request(document)
-        stored = _canonical({k: v for k, v in document.items() if k != "transaction"})
-        digest = hashlib.sha256(_canonical(document)).hexdigest()
-        outcome: dict[str, Any] | _Refusal
-        with unit_of_work(self.engine, now) as work:
-            version, policy = self.policies.active(work.session)
-            keys = {key.id: key.ed25519 for key in policy.system_of_record}
-            problem = signature_problem(request, keys)
-            existing = work.session.get(Withdrawal, request.request_id)
-            if problem is not None:
-                code, key_id = problem
-                work.record(
-                    "withdrawal.refused",
-                    {"request_id": request.request_id, "request_sha256": digest, "reason": code, "key_id": key_id}
-                    | {"by": principal.key_id},
-                )
-                outcome = _Refusal(MamoriError("REQUEST_NOT_AUTHENTIC", reason=code, detail=key_id or "no signature"))
-            elif existing is not None:
-                if existing.request_digest != digest:
-                    raise MamoriError("REQUEST_ID_REUSED", request_id=request.request_id)
-                outcome = self._view(work, existing)  # a retry of an acknowledged request: same answer
-            else:
-                row = Withdrawal(
-                    request_id=request.request_id,
-                    status="awaiting_transaction",
-                    initiator=request.initiator,
-                    wallet=request.wallet,
-                    chain=request.chain,
-                    asset=request.asset,
-                    amount=str(request.amount),
-                    destination=request.destination,
-                    created_us=to_us(request.created_at),
-                    received_us=to_us(now),
-                    request_digest=digest,
-                    request_document=stored,
-                    policy_version=version,
-                )
-                work.session.add(row)
-                work.record(
-                    "withdrawal.submitted",
-                    {
-                        "request_id": request.request_id,
-                        "request_sha256": digest,
-                        "signed_payload": request.signed_payload.decode(),
-                        "key_id": request.signature.key_id if request.signature else "",
-                        "by": principal.key_id,
-                    },
-                )
-                if request.transaction is not None:
-                    self._attach(work, row, request, document["transaction"], policy, version)
-                work.session.flush()
-                outcome = self._view(work, row)
+        for name in ("request_id", "initiator", "wallet", "chain", "asset", "destination"):
+            # Stored, shown to approvers and bound in their signatures: printable text only (no NUL, which
+            # PostgreSQL cannot store, no control characters).
+            require_text(getattr(request, name), field=name)
+        if request.amount >= MAX_AMOUNT:
+            raise InputError("FIELD_TYPE_INVALID", field="amount", expected="fewer than 2**120 base units")
+        item = _Submission(
+            principal=principal,
+            request=request,
+            document=document,
+            stored=_canonical({k: v for k, v in document.items() if k != "transaction"}),
+            digest=hashlib.sha256(_canonical(document)).hexdigest(),
+            now=now,
+        )
+        outcome = self.batcher.run(item) if self.batcher is not None else self._submit_alone(item)
         if isinstance(outcome, _Refusal):
             raise outcome.error
+        return outcome
+
+    def _submit_alone(self, item: _Submission) -> dict[str, Any] | _Refusal:
+        with unit_of_work(self.engine, item.now) as work:
+            return self._submit_in(work, item)
+
+    def submit_batch(self, items: list[_Submission]) -> list[dict[str, Any] | MamoriError]:
+        """Decide several submissions in one transaction: one lock, one frontier read, one commit (group commit).
+        Each runs in a savepoint of its own, so one that fails leaves the others, and the log, as they were."""
+        results: list[dict[str, Any] | MamoriError] = []
+        with unit_of_work(self.engine, max(item.now for item in items)) as work:
+            for item in items:
+                staged = len(work.pending)
+                savepoint = work.session.begin_nested()
+                try:
+                    outcome = self._submit_in(work, item)
+                except MamoriError as exc:
+                    savepoint.rollback()
+                    del work.pending[staged:]
+                    results.append(exc)
+                    continue
+                savepoint.commit()
+                results.append(outcome.error if isinstance(outcome, _Refusal) else outcome)
+        return results
+
+    def _submit_in(self, work: UnitOfWork, item: _Submission) -> dict[str, Any] | _Refusal:
+        principal, request, document, stored, digest, now = (
+            item.principal,
+            item.request,
+            item.document,
+            item.stored,
+            item.digest,
+            item.now,
+        )
+        outcome: dict[str, Any] | _Refusal
+        version, policy = self.policies.active(work.session)
+        keys = {key.id: key.ed25519 for key in policy.system_of_record}
+        problem = signature_problem(request, keys)
+        existing = work.connection.execute(_DIGEST_OF, {"request_id": request.request_id}).scalar()
+        if problem is not None:
+            code, key_id = problem
+            work.record(
+                "withdrawal.refused",
+                {"request_id": request.request_id, "request_sha256": digest, "reason": code, "key_id": key_id}
+                | {"by": principal.key_id},
+            )
+            outcome = _Refusal(MamoriError("REQUEST_NOT_AUTHENTIC", reason=code, detail=key_id or "no signature"))
+        elif existing is not None:
+            if existing != digest:
+                raise MamoriError("REQUEST_ID_REUSED", request_id=request.request_id)
+            outcome = self._view(work, self._get(work, request.request_id))  # a retry: the same answer
+        else:
+            row = Withdrawal(
+                request_id=request.request_id,
+                status="awaiting_transaction",
+                initiator=request.initiator,
+                wallet=request.wallet,
+                chain=request.chain,
+                asset=request.asset,
+                amount=str(request.amount),
+                destination=request.destination,
+                created_us=to_us(request.created_at),
+                received_us=to_us(now),
+                request_digest=digest,
+                request_document=stored,
+                policy_version=version,
+            )
+            work.record(
+                "withdrawal.submitted",
+                {
+                    "request_id": request.request_id,
+                    "request_sha256": digest,
+                    "signed_payload": request.signed_payload.decode(),
+                    "key_id": request.signature.key_id if request.signature else "",
+                    "by": principal.key_id,
+                },
+            )
+            release = None
+            if request.transaction is not None:
+                release = self._attach(work, row, request, document["transaction"], policy, version, fresh=True)
+            # Written once, decided: the hot path of the guard, in Core statements (no ORM bookkeeping).
+            work.connection.execute(_INSERT_WITHDRAWAL, _columns(row))
+            if release is not None:
+                work.connection.execute(_INSERT_RELEASE, release)
+            outcome = self._view(work, row, fresh=release or {})
         return outcome
 
     def attach(
@@ -143,8 +209,7 @@ class WithdrawalService:
                 raise _conflict(row, "attach a transaction")
             version, policy = self.policies.active(work.session)
             request = parse_request({**orjson.loads(row.request_document), "transaction": transaction})
-            self._attach(work, row, request, transaction, policy, version)
-            work.session.flush()
+            self._store_release(work, self._attach(work, row, request, transaction, policy, version))
             return self._view(work, row)
 
     def approve(
@@ -178,26 +243,28 @@ class WithdrawalService:
                 )
                 outcome = _Refusal(exc)
             else:
-                duplicate = work.session.scalars(
-                    select(WithdrawalApproval.id).where(
+                earlier = work.session.scalars(
+                    select(WithdrawalApproval).where(
                         WithdrawalApproval.request_id == request_id,
                         WithdrawalApproval.approver == person,
                         WithdrawalApproval.signing_hash == expected.signing_hash,
                     )
                 ).first()
-                if duplicate is None:
-                    work.session.add(
-                        WithdrawalApproval(
-                            request_id=request_id,
-                            approver=person,
-                            key_id=key.key_id,
-                            signing_hash=expected.signing_hash,
-                            policy_digest=expected.policy_digest,
-                            expires_us=to_us(expected.expires_at),
-                            signature=signed.signature,
-                            at_us=to_us(now),
-                        )
-                    )
+                # An earlier approval of this hash that still counts makes this one a retry; one that no longer
+                # counts (expired, or given under another policy) is replaced by this one.
+                counts = earlier is not None and (
+                    earlier.policy_digest == expected.policy_digest and earlier.expires_us > to_us(now)
+                )
+                if not counts:
+                    if earlier is None:
+                        earlier = WithdrawalApproval(request_id=request_id, approver=person)
+                        work.session.add(earlier)
+                    earlier.key_id = key.key_id
+                    earlier.signing_hash = expected.signing_hash
+                    earlier.policy_digest = expected.policy_digest
+                    earlier.expires_us = to_us(expected.expires_at)
+                    earlier.signature = signed.signature
+                    earlier.at_us = to_us(now)
                     work.record(
                         "withdrawal.approved",
                         {
@@ -209,7 +276,7 @@ class WithdrawalService:
                         },
                     )
                     work.session.flush()
-                    self._decide(work, row, self._stored_request(row), policy, version)
+                    self._store_release(work, self._decide(work, row, self._stored_request(row), policy, version))
                 outcome = self._view(work, row)
         if isinstance(outcome, _Refusal):
             raise outcome.error
@@ -225,8 +292,7 @@ class WithdrawalService:
             current = self._latest_release(work, request_id)
             if current is None or current.expires_us <= to_us(now):
                 version, policy = self.policies.active(work.session)
-                self._decide(work, row, self._stored_request(row), policy, version)
-                work.session.flush()
+                self._store_release(work, self._decide(work, row, self._stored_request(row), policy, version))
             return self._view(work, row)
 
     def cancel(self, principal: Principal, request_id: str, *, now: datetime) -> dict[str, Any]:
@@ -287,17 +353,27 @@ class WithdrawalService:
         transaction: Mapping[str, Any],
         policy: Policy,
         version: int,
-    ) -> None:
+        *,
+        fresh: bool = False,
+    ) -> dict[str, Any] | None:
         row.transaction = _canonical(transaction)
         work.record(
             "withdrawal.transaction_attached",
             {"request_id": row.request_id, "transaction_sha256": hashlib.sha256(row.transaction).hexdigest()},
         )
-        self._decide(work, row, request, policy, version)
+        return self._decide(work, row, request, policy, version, fresh=fresh)
 
     def _decide(
-        self, work: UnitOfWork, row: Withdrawal, request: WithdrawalRequest, policy: Policy, version: int
-    ) -> Verdict:
+        self,
+        work: UnitOfWork,
+        row: Withdrawal,
+        request: WithdrawalRequest,
+        policy: Policy,
+        version: int,
+        *,
+        fresh: bool = False,
+    ) -> dict[str, Any] | None:
+        """Decide ``row`` again on today's facts; the release to store if it is allowed (``_store_release``)."""
         now = work.now
         transaction, signing_hash, problem = self._verify(request, policy)
         row.signing_hash = signing_hash
@@ -306,7 +382,7 @@ class WithdrawalService:
             verdict = Verdict("deny", (denial,), (), policy.id, policy.digest, request.request_id)
         else:
             facts = gather_facts(
-                work.session,
+                work.connection,
                 policy,
                 request,
                 transaction,
@@ -314,6 +390,7 @@ class WithdrawalService:
                 now=now,
                 screen=self.screen,
                 screened_lists=self.screened_lists,
+                fresh=fresh,
             )
             verdict = evaluate(request, policy, facts, now=now)
         if verdict.decision == "allow" and signing_hash is None:
@@ -346,8 +423,8 @@ class WithdrawalService:
             },
         )
         if verdict.decision == "allow" and signing_hash is not None:
-            self._issue_release(work, row, signing_hash)
-        return verdict
+            return self._issue_release(work, row, signing_hash)
+        return None
 
     def _verify(
         self, request: WithdrawalRequest, policy: Policy
@@ -361,7 +438,9 @@ class WithdrawalService:
             return None, None, None
         return verified[0], verified[1], None
 
-    def _issue_release(self, work: UnitOfWork, row: Withdrawal, signing_hash: str) -> None:
+    def _issue_release(self, work: UnitOfWork, row: Withdrawal, signing_hash: str) -> dict[str, Any]:
+        """Sign the release and stage its audit entry; the caller stores the returned row once the withdrawal's
+        own row is written (``_store_release``)."""
         token = issue_attestation(
             request_id=row.request_id,
             chain=row.chain,
@@ -376,21 +455,25 @@ class WithdrawalService:
             "withdrawal.released",
             {"request_id": row.request_id, "signing_hash": signing_hash, "token": token},
         )
-        work.session.add(
-            Release(
-                request_id=row.request_id,
-                signing_hash=signing_hash,
-                token=token,
-                issued_us=to_us(issued_at),
-                expires_us=to_us(issued_at + timedelta(seconds=self.release_ttl_seconds)),
-                audit_seq=seq,
-            )
-        )
+        return {
+            "request_id": row.request_id,
+            "signing_hash": signing_hash,
+            "token": token,
+            "issued_us": to_us(issued_at),
+            "expires_us": to_us(issued_at + timedelta(seconds=self.release_ttl_seconds)),
+            "audit_seq": seq,
+        }
+
+    @staticmethod
+    def _store_release(work: UnitOfWork, release: dict[str, Any] | None) -> None:
+        if release is not None:
+            work.session.flush()  # the withdrawal row first: the release refers to it
+            work.connection.execute(_INSERT_RELEASE, release)
 
     # --- reading -----------------------------------------------------------------------------------------------
     @staticmethod
     def _get(work: UnitOfWork, request_id: str) -> Withdrawal:
-        row = work.session.get(Withdrawal, request_id)
+        row = work.session.get(Withdrawal, request_id) if printable(request_id) else None
         if row is None:
             raise MamoriError("NOT_FOUND", what="withdrawal", id=request_id)
         return row
@@ -424,13 +507,15 @@ class WithdrawalService:
             select(Release).where(Release.request_id == request_id).order_by(Release.id.desc()).limit(1)
         ).first()
 
-    def _view(self, work: UnitOfWork, row: Withdrawal) -> dict[str, Any]:
-        approvals = work.session.execute(
-            select(WithdrawalApproval.approver, WithdrawalApproval.signing_hash, WithdrawalApproval.at_us)
-            .where(WithdrawalApproval.request_id == row.request_id)
-            .order_by(WithdrawalApproval.id)
-        )
-        release = self._latest_release(work, row.request_id) if row.status == "released" else None
+    def _view(self, work: UnitOfWork, row: Withdrawal, *, fresh: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What the API answers. ``fresh``: the row was written in this transaction, with this release (or ``{}``),
+        and has no approvals: nothing needs reading back."""
+        if fresh is not None:
+            approvals: Any = ()
+            release: Any = SimpleNamespace(**fresh) if fresh else None
+        else:
+            approvals = work.connection.execute(_APPROVALS_OF, {"request_id": row.request_id})
+            release = self._latest_release(work, row.request_id) if row.status == "released" else None
         return {
             "request_id": row.request_id,
             "status": row.status,
@@ -514,3 +599,20 @@ def _canonical(document: Mapping[str, Any]) -> bytes:
         return orjson.dumps(dict(document), option=orjson.OPT_SORT_KEYS)
     except TypeError as exc:
         raise InputError("REQUEST_INVALID", reason=f"not representable as JSON: {exc}") from exc
+
+
+_WITHDRAWALS = cast(Table, Withdrawal.__table__)
+_LIMBS = frozenset({"amount_l0", "amount_l1", "amount_l2"})  # column defaults, computed from amount on insert
+_INSERT_WITHDRAWAL = insert(_WITHDRAWALS)
+_INSERT_RELEASE = insert(cast(Table, Release.__table__))
+_DIGEST_OF = select(Withdrawal.request_digest).where(Withdrawal.request_id == bindparam("request_id"))
+_APPROVALS_OF = (
+    select(WithdrawalApproval.approver, WithdrawalApproval.signing_hash, WithdrawalApproval.at_us)
+    .where(WithdrawalApproval.request_id == bindparam("request_id"))
+    .order_by(WithdrawalApproval.id)
+)
+
+
+def _columns(row: Withdrawal) -> dict[str, Any]:
+    """The values of a withdrawal built in memory (never added to the session), for one Core insert."""
+    return {column.key: getattr(row, column.key) for column in _WITHDRAWALS.columns if column.key not in _LIMBS}

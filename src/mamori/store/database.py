@@ -100,7 +100,9 @@ def _sqlite_engine(url: sqlalchemy.URL, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sqlalchemy.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that only reads (execution option ``mamori_read_only``) needs no write lock.
+        read_only = connection.get_execution_options().get("mamori_read_only", False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

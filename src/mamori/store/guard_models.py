@@ -2,13 +2,17 @@
 approvers' keys, governance changes and API keys.
 
 Times are integer microseconds since the Unix epoch (UTC): one exact, comparable form on SQLite and PostgreSQL.
-Amounts are decimal text in base units (wei do not fit SQLite's 64-bit integers); sums are made in Python.
+Amounts are decimal text in base units (wei do not fit SQLite's 64-bit integers), and for withdrawals also three
+40-bit limbs that SQL can sum exactly.
 Rows are never deleted: a withdrawal changes ``status``, an address-book entry or key gets ``removed_us``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mamori.store.models import Base
@@ -103,6 +107,21 @@ class ChangeApproval(Base):
     __table_args__ = (UniqueConstraint("change_id", "approver", name="uq_guard_change_approvals_change_approver"),)
 
 
+LIMB_BITS = 40
+MAX_AMOUNT = 1 << (3 * LIMB_BITS)  # 2**120 base units: about 1.3e18 ETH; larger amounts are refused
+
+
+def _limb(index: int) -> Callable[[DefaultExecutionContext], int]:
+    """Column default: limb ``index`` of the row's ``amount``. SQL sums the limbs exactly (each sum stays far below
+    2**63 for millions of rows), where SQLite cannot sum the 80-digit amounts themselves."""
+
+    def default(context: DefaultExecutionContext) -> int:
+        amount = int(context.get_current_parameters()["amount"])  # type: ignore[no-untyped-call]
+        return (amount >> (LIMB_BITS * index)) & ((1 << LIMB_BITS) - 1)
+
+    return default
+
+
 class Withdrawal(Base):
     """A withdrawal request as the system of record signed it, and where it stands.
 
@@ -119,6 +138,9 @@ class Withdrawal(Base):
     chain: Mapped[str] = mapped_column(String(64))
     asset: Mapped[str] = mapped_column(String(64))
     amount: Mapped[str] = mapped_column(String(80))
+    amount_l0: Mapped[int] = mapped_column(BigInteger, default=_limb(0))  # bits 0-39 of amount
+    amount_l1: Mapped[int] = mapped_column(BigInteger, default=_limb(1))  # bits 40-79
+    amount_l2: Mapped[int] = mapped_column(BigInteger, default=_limb(2))  # bits 80-119
     destination: Mapped[str] = mapped_column(String(256))
     created_us: Mapped[int] = mapped_column(BigInteger)  # the system of record's time, as signed
     received_us: Mapped[int] = mapped_column(BigInteger)
@@ -131,7 +153,22 @@ class Withdrawal(Base):
     decided_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     reserved_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
-    __table_args__ = (Index("ix_guard_withdrawals_wallet_reserved", "wallet", "reserved_us"),)
+    # Covering the velocity counters (service/facts.py): they scan the window's reservations in the index alone.
+    __table_args__ = (
+        Index(
+            "ix_guard_withdrawals_wallet_reserved",
+            "wallet",
+            "reserved_us",
+            "status",
+            "asset",
+            "destination",
+            "initiator",
+            "request_id",
+            "amount_l0",
+            "amount_l1",
+            "amount_l2",
+        ),
+    )
 
 
 class WithdrawalApproval(Base):
