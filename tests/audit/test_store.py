@@ -364,3 +364,40 @@ def test_concurrent_appends_never_collide(database) -> None:
     assert verify_all(engines[1]).tree_size == 2 * per_thread
     for engine in engines:
         engine.dispose()
+
+
+def test_append_many_writes_what_append_writes(engine: Engine, tmp_path: Any) -> None:
+    """Batches of every size from 0 to 9, with and without the frontier handed back: the same entries, subtrees
+    and roots as appending one by one in another database."""
+    from mamori.store import create_engine as make_engine
+    from mamori.store import upgrade
+
+    reference = make_engine(f"sqlite:///{tmp_path / 'one-by-one.db'}")
+    upgrade(reference)
+    entries = [("request.created", {"i": i}, NOW + timedelta(seconds=i)) for i in range(45)]
+    with reference.begin() as connection:
+        for kind, payload, moment in entries:
+            AuditLog(connection).append(kind, payload, now=moment)
+    position, frontier, size = 0, None, 0
+    for batch_size in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9):
+        batch = entries[position : position + batch_size]
+        with engine.begin() as connection:
+            log = AuditLog(connection)
+            assert log.last_entry()[0] == size
+            # Hand the frontier back every other batch: both ways must agree.
+            frontier = log.append_many(batch, start=size, frontier=frontier if batch_size % 2 else None)
+        position += batch_size
+        size += batch_size
+    assert size == len(entries)
+
+    def dump(target: Engine) -> tuple[list[Any], list[Any], bytes]:
+        with target.connect() as connection:
+            rows = connection.execute(text("SELECT seq, kind, payload, leaf_hash FROM audit_entries ORDER BY seq"))
+            subtrees = connection.execute(text("SELECT level, idx, hash FROM audit_subtrees ORDER BY level, idx"))
+            return [tuple(r) for r in rows], [tuple(r) for r in subtrees], AuditLog(connection).root()
+
+    assert dump(engine) == dump(reference)
+    assert verify_all(engine).tree_size == len(entries)
+    with engine.connect() as connection:
+        assert AuditLog(connection).last_entry() == (45, (NOW + timedelta(seconds=44)).astimezone(UTC))
+    reference.dispose()

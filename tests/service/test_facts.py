@@ -18,7 +18,7 @@ from mamori.policy.model import Policy
 from mamori.policy.parse import load_policy_text
 from mamori.policy.request import WithdrawalRequest, parse_request
 from mamori.service.facts import RESERVING, from_us, to_us, velocity_counter
-from mamori.store.guard_models import Withdrawal
+from mamori.store.guard_models import Reservation, Withdrawal
 
 NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
 SECOND = 1_000_000
@@ -174,7 +174,7 @@ def test_the_sql_counter_equals_the_list_computation(
         "global",
     }
     with Session(engine) as session:
-        session.add_all(stored)
+        session.add_all(stored + reservations_of(stored))
         session.flush()
         found = {
             limit.id: velocity_counter(session, request, limit.per, limit.asset, limit.window_seconds, now=NOW)
@@ -208,18 +208,36 @@ def test_a_known_history(engine: Engine) -> None:
         )
 
     with Session(engine) as session:
-        session.add_all(
-            [
-                row("a", "released", timedelta(minutes=1), 2),
-                row("b", "pending_approval", timedelta(minutes=9, seconds=59), 3),
-                row("c", "released", timedelta(minutes=10), 5),  # on the window's start: outside (now-10m, now]
-                row("d", "denied", timedelta(minutes=2), 7),
-                row("e", "cancelled", timedelta(minutes=2), 11),
-                row("f", "released", timedelta(hours=23), 13, asset="USDC"),
-            ]
-        )
+        rows = [
+            row("a", "released", timedelta(minutes=1), 2),
+            row("b", "pending_approval", timedelta(minutes=9, seconds=59), 3),
+            row("c", "released", timedelta(minutes=10), 5),  # on the window's start: outside (now-10m, now]
+            row("d", "denied", timedelta(minutes=2), 7),
+            row("e", "cancelled", timedelta(minutes=2), 11),
+            row("f", "released", timedelta(hours=23), 13, asset="USDC"),
+        ]
+        session.add_all(rows + reservations_of(rows))
         session.flush()
         assert velocity_counter(session, request, ("wallet",), None, 600, now=NOW) == VelocityCounter(2, 5)
         assert velocity_counter(session, request, ("wallet", "asset"), "ETH", 86_400, now=NOW) == VelocityCounter(3, 10)
         assert velocity_counter(session, request, ("wallet",), "ETH", 86_400, now=NOW) == VelocityCounter(4, 10)
         session.rollback()
+
+
+def reservations_of(rows: list[Withdrawal]) -> list[Reservation]:
+    """What the service keeps beside each withdrawal that holds a reservation (service/withdrawals.py
+    _sync_reservation): withdrawals denied or cancelled after their reservation — with a stale reserved_us — hold
+    none."""
+    return [
+        Reservation(
+            request_id=row.request_id,
+            wallet=row.wallet,
+            asset=row.asset,
+            destination=row.destination,
+            initiator=row.initiator,
+            reserved_us=row.reserved_us,
+            amount=row.amount,
+        )
+        for row in rows
+        if row.status in RESERVING and row.reserved_us is not None
+    ]

@@ -72,6 +72,8 @@ def load_policy_text(text: str | bytes) -> Policy:
         document = yaml.load(raw, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass, stricter still
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:  # PyYAML raises ValueError on bad dates
         raise PolicyError([("(file)", f"not valid YAML: {exc}")]) from exc
+    except RecursionError as exc:  # nested deeper than the parser's recursion: no policy is shaped like that
+        raise PolicyError([("(file)", "nested too deeply: not a policy")]) from exc
     return load_policy(document, digest=hashlib.sha256(raw).hexdigest())
 
 

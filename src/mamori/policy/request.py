@@ -11,7 +11,8 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -113,6 +114,12 @@ def parse_timestamp(value: object, *, field: str) -> datetime:
         raise InputError("FIELD_TYPE_INVALID", field=field, expected="an ISO 8601 timestamp") from exc
     if moment.tzinfo is None:
         raise InputError("FIELD_TYPE_INVALID", field=field, expected="a timestamp with a time zone (e.g. Z)")
+    try:
+        moment.astimezone(UTC)  # 0001-01-01T00:00+14:00 has no UTC time: every comparison with it would fail
+    except OverflowError as exc:
+        raise InputError(
+            "FIELD_TYPE_INVALID", field=field, expected="a timestamp between years 1 and 9999 in UTC"
+        ) from exc
     return moment
 
 
@@ -141,15 +148,24 @@ def signature_problem(request: WithdrawalRequest, keys: Mapping[str, bytes]) -> 
     public_key = keys.get(key_id)
     if public_key is None:
         return "REQUEST_KEY_UNKNOWN", key_id
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(request.signature.signature, request.signed_payload)
-    except (InvalidSignature, ValueError):
+    if not _signature_verifies(public_key, request.signature.signature, request.signed_payload):
         return "REQUEST_SIGNATURE_INVALID", key_id
     if not _payload_describes(request):
         # The signature is over the payload as written; a request whose fields were changed afterwards
         # (dataclasses.replace, a bug, an attacker with memory access) no longer says what was signed.
         return "REQUEST_SIGNATURE_INVALID", key_id
     return None
+
+
+@lru_cache(maxsize=4096)
+def _signature_verifies(public_key: bytes, signature: bytes, payload: bytes) -> bool:
+    """Ed25519 verification, remembered: the guard checks a request's signature on arrival and the evaluator checks
+    it again under the decision lock; the answer for the same (key, signature, payload) bytes cannot change."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, payload)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def _payload_describes(request: WithdrawalRequest) -> bool:

@@ -25,7 +25,14 @@ from mamori.policy.facts import (
 )
 from mamori.policy.model import Policy
 from mamori.policy.request import WithdrawalRequest
-from mamori.store.guard_models import LIMB_BITS, AddressBookRow, Balance, Withdrawal, WithdrawalApproval
+from mamori.store.guard_models import (
+    LIMB_BITS,
+    AddressBookRow,
+    ApproverKey,
+    Balance,
+    Reservation,
+    WithdrawalApproval,
+)
 
 # Statuses that hold a reservation against velocity limits.
 RESERVING = ("pending_approval", "released")
@@ -71,7 +78,7 @@ def gather_facts(
     )
 
 
-_W = Withdrawal.__table__.c
+_W = Reservation.__table__.c
 _PER_COLUMNS = {"wallet": _W.wallet, "asset": _W.asset, "destination": _W.destination, "initiator": _W.initiator}
 _VELOCITY: dict[tuple[str, ...], Select[Any]] = {}
 
@@ -83,7 +90,6 @@ def _velocity_statement(per: tuple[str, ...]) -> Select[Any]:
         statement = (
             select(_W.asset, func.count(), func.sum(_W.amount_l0), func.sum(_W.amount_l1), func.sum(_W.amount_l2))
             .where(
-                _W.status.in_(RESERVING),
                 _W.reserved_us > bindparam("since"),
                 _W.reserved_us <= bindparam("until"),
                 _W.request_id != bindparam("request_id"),
@@ -104,7 +110,9 @@ def velocity_counter(
     *,
     now: datetime,
 ) -> VelocityCounter:
-    """Reserved withdrawals in ``(now - window, now]`` sharing ``per`` with ``request``, this one excluded."""
+    """Reserved withdrawals in ``(now - window, now]`` sharing ``per`` with ``request``, this one excluded: one
+    index range of the reservations table, summed in SQL. Its cost grows with the reservations in the window
+    (measured in docs/benchmarks.md); the limits themselves keep that number bounded for count limits."""
     parameters: dict[str, Any] = {
         "since": to_us(window_start(now, window_seconds)),
         "until": to_us(now),
@@ -130,11 +138,17 @@ _BOOK = (
     .order_by(AddressBookRow.effective_us)
     .limit(1)
 )
-_APPROVALS = select(WithdrawalApproval.approver, WithdrawalApproval.at_us).where(
-    WithdrawalApproval.request_id == bindparam("request_id"),
-    WithdrawalApproval.signing_hash == bindparam("signing_hash"),
-    WithdrawalApproval.policy_digest == bindparam("policy_digest"),
-    WithdrawalApproval.expires_us > bindparam("now"),
+# Only approvals made with a key that is still active: a key is removed because it is lost or compromised, and
+# what it signed no longer speaks for its owner.
+_APPROVALS = (
+    select(WithdrawalApproval.approver, WithdrawalApproval.at_us)
+    .join(ApproverKey, (ApproverKey.key_id == WithdrawalApproval.key_id) & (ApproverKey.status == "active"))
+    .where(
+        WithdrawalApproval.request_id == bindparam("request_id"),
+        WithdrawalApproval.signing_hash == bindparam("signing_hash"),
+        WithdrawalApproval.policy_digest == bindparam("policy_digest"),
+        WithdrawalApproval.expires_us > bindparam("now"),
+    )
 )
 
 

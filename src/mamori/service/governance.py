@@ -126,7 +126,7 @@ class GovernanceService:
                     raw,
                     public_key=Ed25519PublicKey.from_public_bytes(key.public_key),
                     subject=_subject(change),
-                    now=now,
+                    now=work.now,  # the log's clock: never earlier than a decision already on record
                 )
             except GuardError as exc:
                 work.record(
@@ -135,23 +135,23 @@ class GovernanceService:
                 )
                 refusal = exc
             else:
-                exists = work.session.scalars(
-                    select(ChangeApproval.id).where(
+                earlier = work.session.scalars(
+                    select(ChangeApproval).where(
                         ChangeApproval.change_id == change_id, ChangeApproval.approver == person
                     )
                 ).first()
-                if exists is None:
-                    work.session.add(
-                        ChangeApproval(
-                            change_id=change_id, approver=person, key_id=key.key_id, signature=raw, at_us=to_us(now)
-                        )
-                    )
+                # An earlier approval made with a key since removed no longer counts: this one replaces it.
+                if earlier is None or earlier.key_id != key.key_id:
+                    if earlier is None:
+                        earlier = ChangeApproval(change_id=change_id, approver=person)
+                        work.session.add(earlier)
+                    earlier.key_id, earlier.signature, earlier.at_us = key.key_id, raw, to_us(now)
                     work.record(
                         "change.approved",
                         {"change_id": change_id, "approver": person, "key_id": key.key_id, "signature": raw.hex()},
                     )
                     work.session.flush()
-                    approvers = _approvers(work, change_id)
+                    approvers = _approvers(work, change_id, counting=True)
                     needed = _quorum(policy, change.kind)
                     have = approvals_counting(
                         policy.people, needed, [Approval(a, now) for a in approvers], initiator=change.proposed_by
@@ -291,13 +291,16 @@ class GovernanceService:
             proposed = work.session.get(PolicyVersion, subject["version"])
             if proposed is None or active.version != subject["replaces"]:
                 # Another version became active since: approving this one would silently undo it.
-                change.status, change.decided_us = "rejected", now_us
                 if proposed is not None:
                     proposed.status = "rejected"
-                work.record("change.rejected", {"change_id": change.change_id, "reason": "the policy changed since"})
+                self._reject(work, change, "the policy changed since")
                 return
             active.status, proposed.status, proposed.activated_us = "superseded", "active", now_us
         elif change.kind == "approver_key.add":
+            if work.session.get(ApproverKey, subject["key_id"]) is not None:
+                # Another change registered this key since this one was proposed (for this person or another).
+                self._reject(work, change, "the key was registered since")
+                return
             work.session.add(
                 ApproverKey(
                     key_id=subject["key_id"],
@@ -312,6 +315,10 @@ class GovernanceService:
             if key is not None:
                 key.status, key.removed_us = "removed", now_us
         elif change.kind == "address_book.add":
+            if _book_entry(work, subject["chain"], subject["address"]) is not None:
+                # Added by another change since: a second entry would survive the removal of the first.
+                self._reject(work, change, "the address was added to the address book since")
+                return
             work.session.add(
                 AddressBookRow(
                     chain=subject["chain"],
@@ -322,11 +329,15 @@ class GovernanceService:
                 )
             )
         elif change.kind == "address_book.remove":
-            entry = _book_entry(work, subject["chain"], subject["address"])
-            if entry is not None:
+            for entry in _book_entries(work, subject["chain"], subject["address"]):  # every one: it only restricts
                 entry.removed_us = now_us
         change.status, change.decided_us = "applied", now_us
         work.record("change.applied", {"change_id": change.change_id, "kind": change.kind, "approvers": approvers})
+
+    @staticmethod
+    def _reject(work: UnitOfWork, change: Change, reason: str) -> None:
+        change.status, change.decided_us = "rejected", to_us(work.now)
+        work.record("change.rejected", {"change_id": change.change_id, "reason": reason})
 
     @staticmethod
     def _get(work: UnitOfWork, change_id: str) -> Change:
@@ -366,20 +377,30 @@ def _quorum(policy: Policy, kind: str) -> Approvals:
     return policy.change_quorum
 
 
-def _approvers(work: UnitOfWork, change_id: str) -> list[str]:
+def _approvers(work: UnitOfWork, change_id: str, *, counting: bool = False) -> list[str]:
+    """Who approved the change; ``counting``: only approvals made with a key that is still active (a key is
+    removed because it is lost or compromised: what it signed no longer speaks for its owner)."""
+    query = select(ChangeApproval.approver).where(ChangeApproval.change_id == change_id)
+    if counting:
+        query = query.join(ApproverKey, ApproverKey.key_id == ChangeApproval.key_id).where(
+            ApproverKey.status == "active"
+        )
+    return list(work.session.scalars(query.order_by(ChangeApproval.id)))
+
+
+def _book_entries(work: UnitOfWork, chain: str, address: str) -> list[AddressBookRow]:
     return list(
         work.session.scalars(
-            select(ChangeApproval.approver).where(ChangeApproval.change_id == change_id).order_by(ChangeApproval.id)
+            select(AddressBookRow).where(
+                AddressBookRow.chain == chain, AddressBookRow.address == address, AddressBookRow.removed_us.is_(None)
+            )
         )
     )
 
 
 def _book_entry(work: UnitOfWork, chain: str, address: str) -> AddressBookRow | None:
-    return work.session.scalars(
-        select(AddressBookRow).where(
-            AddressBookRow.chain == chain, AddressBookRow.address == address, AddressBookRow.removed_us.is_(None)
-        )
-    ).first()
+    entries = _book_entries(work, chain, address)
+    return entries[0] if entries else None
 
 
 def active_approver_key(work: UnitOfWork, person: str, key_id: str) -> ApproverKey:

@@ -54,6 +54,7 @@ class PolicyCache:
     def __init__(self) -> None:
         self._parsed: dict[int, Policy] = {}
         self._lock = Lock()
+        self.last: Policy | None = None  # the policy last seen active, for checks made before a transaction
 
     def active(self, session: Session) -> tuple[int, Policy]:
         connection = session.connection()
@@ -65,6 +66,7 @@ class PolicyCache:
         if policy is None:
             text = connection.execute(_VERSION_TEXT, {"version": version}).scalar_one()
             policy = self.get(version, text)
+        self.last = policy
         return version, policy
 
     def get(self, version: int, text: str) -> Policy:

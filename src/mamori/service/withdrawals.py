@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Engine, Table, bindparam, insert, select
+from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
 
 from mamori.errors import InputError, MamoriError
 from mamori.guard import GuardError, format_utc, require_text
@@ -39,7 +39,7 @@ from mamori.service.batching import GroupCommit
 from mamori.service.facts import RESERVING, Screen, from_us, gather_facts, to_us
 from mamori.service.governance import active_approver_key, printable
 from mamori.service.state import PolicyCache, UnitOfWork, unit_of_work
-from mamori.store.guard_models import MAX_AMOUNT, Balance, Release, Withdrawal, WithdrawalApproval
+from mamori.store.guard_models import MAX_AMOUNT, Balance, Release, Reservation, Withdrawal, WithdrawalApproval
 from mamori.verify.registry import ContractRegistry
 
 MAX_APPROVAL_TTL = timedelta(hours=24)
@@ -54,7 +54,9 @@ class _Refusal:
 
 
 @dataclass(frozen=True, slots=True)
-class _Submission:
+class Submission:
+    """A submission checked and parsed, waiting for its transaction (``WithdrawalService.prepare``)."""
+
     principal: Principal
     request: WithdrawalRequest
     document: Mapping[str, Any]
@@ -84,13 +86,21 @@ class WithdrawalService:
         self.screened_lists = screened_lists
         self.release_ttl_seconds = release_ttl_seconds
         # Submissions arriving together share one transaction and one durable commit (service/batching.py).
-        self.batcher: GroupCommit[_Submission, dict[str, Any]] | None = (
+        self.batcher: GroupCommit[Submission, dict[str, Any]] | None = (
             GroupCommit(self.submit_batch) if group_commit else None
         )
 
     # --- operations ------------------------------------------------------------------------------------------
     def submit(self, principal: Principal, document: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
         """Store a request signed by the system of record; with ``transaction`` in it, decide it at once."""
+        item = self.prepare(principal, document, now=now)
+        outcome = self.batcher.run(item) if self.batcher is not None else self._submit_alone(item)
+        if isinstance(outcome, _Refusal):
+            raise outcome.error
+        return outcome
+
+    def prepare(self, principal: Principal, document: Mapping[str, Any], *, now: datetime) -> Submission:
+        """Everything about a submission that needs no transaction: permission, parsing, the signature check."""
         authorize(principal, "request.submit")
         request = parse_request(document)
         for name in ("request_id", "initiator", "wallet", "chain", "asset", "destination"):
@@ -99,7 +109,11 @@ class WithdrawalService:
             require_text(getattr(request, name), field=name)
         if request.amount >= MAX_AMOUNT:
             raise InputError("FIELD_TYPE_INVALID", field="amount", expected="fewer than 2**120 base units")
-        item = _Submission(
+        if self.policies.last is not None:
+            # Checked now, outside the decision lock, against the policy last seen active; under the lock it is
+            # checked again against the policy then active (a remembered answer when it is the same key).
+            signature_problem(request, {key.id: key.ed25519 for key in self.policies.last.system_of_record})
+        return Submission(
             principal=principal,
             request=request,
             document=document,
@@ -107,35 +121,34 @@ class WithdrawalService:
             digest=hashlib.sha256(_canonical(document)).hexdigest(),
             now=now,
         )
-        outcome = self.batcher.run(item) if self.batcher is not None else self._submit_alone(item)
-        if isinstance(outcome, _Refusal):
-            raise outcome.error
-        return outcome
 
-    def _submit_alone(self, item: _Submission) -> dict[str, Any] | _Refusal:
+    def _submit_alone(self, item: Submission) -> dict[str, Any] | _Refusal:
         with unit_of_work(self.engine, item.now) as work:
-            return self._submit_in(work, item)
+            return self._submit_in(work, item, self.policies.active(work.session))
 
-    def submit_batch(self, items: list[_Submission]) -> list[dict[str, Any] | MamoriError]:
+    def submit_batch(self, items: list[Submission]) -> list[dict[str, Any] | MamoriError]:
         """Decide several submissions in one transaction: one lock, one frontier read, one commit (group commit).
-        Each runs in a savepoint of its own, so one that fails leaves the others, and the log, as they were."""
+
+        A submission writes nothing to the database until its last step — its audit entries are staged in memory
+        and its rows are inserted at the very end (``_submit_in``) — so one that fails before then is undone by
+        dropping its staged entries, and leaves the others, and the log, as they were. A failure of the database
+        itself fails the whole transaction, and every submission of the batch gets the error.
+        """
         results: list[dict[str, Any] | MamoriError] = []
         with unit_of_work(self.engine, max(item.now for item in items)) as work:
+            active = self.policies.active(work.session)
             for item in items:
                 staged = len(work.pending)
-                savepoint = work.session.begin_nested()
                 try:
-                    outcome = self._submit_in(work, item)
+                    outcome = self._submit_in(work, item, active)
                 except MamoriError as exc:
-                    savepoint.rollback()
                     del work.pending[staged:]
                     results.append(exc)
                     continue
-                savepoint.commit()
                 results.append(outcome.error if isinstance(outcome, _Refusal) else outcome)
         return results
 
-    def _submit_in(self, work: UnitOfWork, item: _Submission) -> dict[str, Any] | _Refusal:
+    def _submit_in(self, work: UnitOfWork, item: Submission, active: tuple[int, Policy]) -> dict[str, Any] | _Refusal:
         principal, request, document, stored, digest, now = (
             item.principal,
             item.request,
@@ -145,7 +158,7 @@ class WithdrawalService:
             item.now,
         )
         outcome: dict[str, Any] | _Refusal
-        version, policy = self.policies.active(work.session)
+        version, policy = active
         keys = {key.id: key.ed25519 for key in policy.system_of_record}
         problem = signature_problem(request, keys)
         existing = work.connection.execute(_DIGEST_OF, {"request_id": request.request_id}).scalar()
@@ -190,8 +203,10 @@ class WithdrawalService:
             release = None
             if request.transaction is not None:
                 release = self._attach(work, row, request, document["transaction"], policy, version, fresh=True)
-            # Written once, decided: the hot path of the guard, in Core statements (no ORM bookkeeping).
+            # Written once, decided, and last: nothing above wrote to the database (submit_batch relies on it).
+            # The hot path of the guard, in Core statements (no ORM bookkeeping).
             work.connection.execute(_INSERT_WITHDRAWAL, _columns(row))
+            _sync_reservation(work, row, was_reserved=False)
             if release is not None:
                 work.connection.execute(_INSERT_RELEASE, release)
             outcome = self._view(work, row, fresh=release or {})
@@ -225,21 +240,25 @@ class WithdrawalService:
             if row.status != "pending_approval":
                 raise _conflict(row, "approve")
             person = principal.name
-            if person == row.initiator:
-                raise MamoriError("APPROVER_NOT_ELIGIBLE", person=person, reason="the initiator of the withdrawal")
-            if person not in policy.people:
-                raise MamoriError("APPROVER_NOT_ELIGIBLE", person=person, reason="not a person of the active policy")
-            key = active_approver_key(work, person, str(body.get("key_id", "")))
+            eligible = person != row.initiator and person in policy.people
+            key = active_approver_key(work, person, str(body.get("key_id", ""))) if eligible else None
             expected = self._subject(row, policy, signed.subject.expires_at)
             try:
-                _check_lifetime(signed, now)
-                verify_approval(
-                    signed, public_key=Ed25519PublicKey.from_public_bytes(key.public_key), expected=expected, now=now
-                )
+                # Refused before any signature is checked, and on record like every refused approval.
+                _check_eligible(person, row, policy)
+                _check_lifetime(signed, work.now)
+                assert key is not None  # noqa: S101 - eligible
+                public_key = Ed25519PublicKey.from_public_bytes(key.public_key)
+                verify_approval(signed, public_key=public_key, expected=expected, now=work.now)
             except GuardError as exc:
                 work.record(
                     "withdrawal.approval_refused",
-                    {"request_id": request_id, "approver": person, "key_id": key.key_id, "reason": exc.code},
+                    {
+                        "request_id": request_id,
+                        "approver": person,
+                        "key_id": key.key_id if key else "",
+                        "reason": exc.code,
+                    },
                 )
                 outcome = _Refusal(exc)
             else:
@@ -253,7 +272,9 @@ class WithdrawalService:
                 # An earlier approval of this hash that still counts makes this one a retry; one that no longer
                 # counts (expired, or given under another policy) is replaced by this one.
                 counts = earlier is not None and (
-                    earlier.policy_digest == expected.policy_digest and earlier.expires_us > to_us(now)
+                    earlier.policy_digest == expected.policy_digest
+                    and earlier.expires_us > to_us(now)
+                    and earlier.key_id == key.key_id  # made with a key since removed, it no longer counts
                 )
                 if not counts:
                     if earlier is None:
@@ -302,7 +323,9 @@ class WithdrawalService:
             # A released withdrawal may already be signed: cancelling it would free its reservation falsely.
             if row.status not in ("awaiting_transaction", "pending_approval"):
                 raise _conflict(row, "cancel")
+            was_reserved = row.reserved_us is not None
             row.status, row.reserved_us = "cancelled", None
+            _sync_reservation(work, row, was_reserved=was_reserved)
             work.record("withdrawal.cancelled", {"request_id": request_id, "by": principal.key_id})
             work.session.flush()
             return self._view(work, row)
@@ -330,7 +353,7 @@ class WithdrawalService:
         authorize(principal, "balance.report")
         wallet, asset = _text(body, "wallet"), _text(body, "asset")
         amount = body.get("amount")
-        if not isinstance(amount, str) or not amount.isdigit() or len(amount) > 78:
+        if not isinstance(amount, str) or not (amount.isascii() and amount.isdigit()) or len(amount) > 78:
             raise InputError("FIELD_TYPE_INVALID", field="amount", expected="base units as a decimal string")
         with unit_of_work(self.engine, now) as work:
             _, policy = self.policies.active(work.session)
@@ -403,6 +426,7 @@ class WithdrawalService:
                 policy.digest,
                 request.request_id,
             )
+        was_reserved = row.reserved_us is not None
         row.verdict = orjson.dumps(verdict.to_json())
         row.decided_us = to_us(now)
         row.policy_version = version
@@ -410,7 +434,13 @@ class WithdrawalService:
             row.status, row.reserved_us = "denied", None
         else:
             row.status = "released" if verdict.decision == "allow" else "pending_approval"
-            row.reserved_us = row.reserved_us if row.reserved_us is not None else to_us(now)
+            # A release holds the limits from the moment it is issued: a withdrawal that waited for its approvals
+            # longer than a window must not leave that window before it can be signed. Moving the hold later only
+            # ever counts it in more windows, never fewer.
+            released = verdict.decision == "allow"
+            row.reserved_us = to_us(now) if released or row.reserved_us is None else row.reserved_us
+        if not fresh:  # a fresh row is written, with its reservation, at the very end (_submit_in)
+            _sync_reservation(work, row, was_reserved=was_reserved)
         work.record(
             "withdrawal.decided",
             {
@@ -554,7 +584,8 @@ def _approval_from_body(body: Mapping[str, Any]) -> Approval:
     if not isinstance(signature, str):
         raise InputError("FIELD_TYPE_INVALID", field="signature", expected="64 bytes in hex or base64")
     amount = subject.get("amount")
-    if not isinstance(amount, str) or not amount.isdigit() or len(amount) > 78:
+    # ASCII digits only: str.isdigit() also accepts "²" (which int() refuses) and "١٠٠" (which it reads as 100).
+    if not isinstance(amount, str) or not (amount.isascii() and amount.isdigit()) or len(amount) > 78:
         raise InputError("FIELD_TYPE_INVALID", field="subject.amount", expected="base units as a decimal string")
     text = {name: subject.get(name) for name in ("request_id", "wallet", "chain", "asset", "destination")}
     for name in ("signing_hash", "policy_digest"):
@@ -576,6 +607,13 @@ def _approval_from_body(body: Mapping[str, Any]) -> Approval:
         ),
         decode_key_or_signature(signature, field="signature", size=64),
     )
+
+
+def _check_eligible(person: str, row: Withdrawal, policy: Policy) -> None:
+    if person == row.initiator:
+        raise GuardError("APPROVER_NOT_ELIGIBLE", person=person, reason="the initiator of the withdrawal")
+    if person not in policy.people:
+        raise GuardError("APPROVER_NOT_ELIGIBLE", person=person, reason="not a person of the active policy")
 
 
 def _check_lifetime(approval: Approval, now: datetime) -> None:
@@ -602,7 +640,6 @@ def _canonical(document: Mapping[str, Any]) -> bytes:
 
 
 _WITHDRAWALS = cast(Table, Withdrawal.__table__)
-_LIMBS = frozenset({"amount_l0", "amount_l1", "amount_l2"})  # column defaults, computed from amount on insert
 _INSERT_WITHDRAWAL = insert(_WITHDRAWALS)
 _INSERT_RELEASE = insert(cast(Table, Release.__table__))
 _DIGEST_OF = select(Withdrawal.request_digest).where(Withdrawal.request_id == bindparam("request_id"))
@@ -615,4 +652,38 @@ _APPROVALS_OF = (
 
 def _columns(row: Withdrawal) -> dict[str, Any]:
     """The values of a withdrawal built in memory (never added to the session), for one Core insert."""
-    return {column.key: getattr(row, column.key) for column in _WITHDRAWALS.columns if column.key not in _LIMBS}
+    return {column.key: getattr(row, column.key) for column in _WITHDRAWALS.columns}
+
+
+_INSERT_RESERVATION = insert(cast(Table, Reservation.__table__))
+_DELETE_RESERVATION = delete(cast(Table, Reservation.__table__)).where(
+    Reservation.request_id == bindparam("request_id")
+)
+
+
+_MOVE_RESERVATION = (
+    update(cast(Table, Reservation.__table__))
+    .where(Reservation.request_id == bindparam("held_by"))
+    .values(reserved_us=bindparam("moved_to"))
+)
+
+
+def _sync_reservation(work: UnitOfWork, row: Withdrawal, *, was_reserved: bool) -> None:
+    """Keep the reservations table (what the velocity counters read) in step with the withdrawal's hold."""
+    if row.reserved_us is not None and not was_reserved:
+        work.connection.execute(
+            _INSERT_RESERVATION,
+            {
+                "request_id": row.request_id,
+                "wallet": row.wallet,
+                "asset": row.asset,
+                "destination": row.destination,
+                "initiator": row.initiator,
+                "reserved_us": row.reserved_us,
+                "amount": row.amount,
+            },
+        )
+    elif row.reserved_us is None and was_reserved:
+        work.connection.execute(_DELETE_RESERVATION, {"request_id": row.request_id})
+    elif row.reserved_us is not None:
+        work.connection.execute(_MOVE_RESERVATION, {"held_by": row.request_id, "moved_to": row.reserved_us})

@@ -2,9 +2,10 @@
 approvers' keys, governance changes and API keys.
 
 Times are integer microseconds since the Unix epoch (UTC): one exact, comparable form on SQLite and PostgreSQL.
-Amounts are decimal text in base units (wei do not fit SQLite's 64-bit integers), and for withdrawals also three
+Amounts are decimal text in base units (wei do not fit SQLite's 64-bit integers), and for reservations also three
 40-bit limbs that SQL can sum exactly.
-Rows are never deleted: a withdrawal changes ``status``, an address-book entry or key gets ``removed_us``.
+Rows are never deleted — a withdrawal changes ``status``, an address-book entry or key gets ``removed_us`` — except
+reservations, a derived index of the withdrawals that hold a velocity reservation.
 """
 
 from __future__ import annotations
@@ -138,9 +139,6 @@ class Withdrawal(Base):
     chain: Mapped[str] = mapped_column(String(64))
     asset: Mapped[str] = mapped_column(String(64))
     amount: Mapped[str] = mapped_column(String(80))
-    amount_l0: Mapped[int] = mapped_column(BigInteger, default=_limb(0))  # bits 0-39 of amount
-    amount_l1: Mapped[int] = mapped_column(BigInteger, default=_limb(1))  # bits 40-79
-    amount_l2: Mapped[int] = mapped_column(BigInteger, default=_limb(2))  # bits 80-119
     destination: Mapped[str] = mapped_column(String(256))
     created_us: Mapped[int] = mapped_column(BigInteger)  # the system of record's time, as signed
     received_us: Mapped[int] = mapped_column(BigInteger)
@@ -153,22 +151,31 @@ class Withdrawal(Base):
     decided_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     reserved_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
-    # Covering the velocity counters (service/facts.py): they scan the window's reservations in the index alone.
-    __table_args__ = (
-        Index(
-            "ix_guard_withdrawals_wallet_reserved",
-            "wallet",
-            "reserved_us",
-            "status",
-            "asset",
-            "destination",
-            "initiator",
-            "request_id",
-            "amount_l0",
-            "amount_l1",
-            "amount_l2",
-        ),
-    )
+    __table_args__ = (Index("ix_guard_withdrawals_wallet_reserved", "wallet", "reserved_us"),)
+
+
+class Reservation(Base):
+    """A withdrawal's hold on the velocity limits, from its first non-deny decision until it is denied or cancelled.
+
+    A narrow copy of what the counters read (service/facts.py), so that they scan small rows in one index range;
+    deleted when the hold ends (the withdrawal itself keeps its history). The amount is also kept as three
+    40-bit limbs, which SQL sums exactly on SQLite too.
+    """
+
+    __tablename__ = "guard_reservations"
+
+    request_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    wallet: Mapped[str] = mapped_column(String(256))
+    asset: Mapped[str] = mapped_column(String(64))
+    destination: Mapped[str] = mapped_column(String(256))
+    initiator: Mapped[str] = mapped_column(String(256))
+    reserved_us: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[str] = mapped_column(String(80))
+    amount_l0: Mapped[int] = mapped_column(BigInteger, default=_limb(0))  # bits 0-39 of amount
+    amount_l1: Mapped[int] = mapped_column(BigInteger, default=_limb(1))  # bits 40-79
+    amount_l2: Mapped[int] = mapped_column(BigInteger, default=_limb(2))  # bits 80-119
+
+    __table_args__ = (Index("ix_guard_reservations_wallet_reserved", "wallet", "reserved_us"),)
 
 
 class WithdrawalApproval(Base):

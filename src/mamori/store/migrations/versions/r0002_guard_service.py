@@ -102,9 +102,6 @@ def upgrade() -> None:
         sa.Column("chain", sa.String(length=64), nullable=False),
         sa.Column("asset", sa.String(length=64), nullable=False),
         sa.Column("amount", sa.String(length=80), nullable=False),
-        sa.Column("amount_l0", sa.BigInteger(), nullable=False),
-        sa.Column("amount_l1", sa.BigInteger(), nullable=False),
-        sa.Column("amount_l2", sa.BigInteger(), nullable=False),
         sa.Column("destination", sa.String(length=256), nullable=False),
         sa.Column("created_us", sa.BigInteger(), nullable=False),
         sa.Column("received_us", sa.BigInteger(), nullable=False),
@@ -119,22 +116,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("request_id", name=op.f("pk_guard_withdrawals")),
     )
     with op.batch_alter_table("guard_withdrawals", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_guard_withdrawals_wallet_reserved",
-            [
-                "wallet",
-                "reserved_us",
-                "status",
-                "asset",
-                "destination",
-                "initiator",
-                "request_id",
-                "amount_l0",
-                "amount_l1",
-                "amount_l2",
-            ],
-            unique=False,
-        )
+        batch_op.create_index("ix_guard_withdrawals_wallet_reserved", ["wallet", "reserved_us"], unique=False)
+
+    op.create_table(
+        "guard_reservations",
+        sa.Column("request_id", sa.String(length=256), nullable=False),
+        sa.Column("wallet", sa.String(length=256), nullable=False),
+        sa.Column("asset", sa.String(length=64), nullable=False),
+        sa.Column("destination", sa.String(length=256), nullable=False),
+        sa.Column("initiator", sa.String(length=256), nullable=False),
+        sa.Column("reserved_us", sa.BigInteger(), nullable=False),
+        sa.Column("amount", sa.String(length=80), nullable=False),
+        sa.Column("amount_l0", sa.BigInteger(), nullable=False),
+        sa.Column("amount_l1", sa.BigInteger(), nullable=False),
+        sa.Column("amount_l2", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("request_id", name=op.f("pk_guard_reservations")),
+    )
+    with op.batch_alter_table("guard_reservations", schema=None) as batch_op:
+        batch_op.create_index("ix_guard_reservations_wallet_reserved", ["wallet", "reserved_us"], unique=False)
 
     op.create_table(
         "guard_change_approvals",
@@ -197,6 +196,10 @@ def downgrade() -> None:
 
     op.drop_table("guard_releases")
     op.drop_table("guard_change_approvals")
+    with op.batch_alter_table("guard_reservations", schema=None) as batch_op:
+        batch_op.drop_index("ix_guard_reservations_wallet_reserved")
+
+    op.drop_table("guard_reservations")
     with op.batch_alter_table("guard_withdrawals", schema=None) as batch_op:
         batch_op.drop_index("ix_guard_withdrawals_wallet_reserved")
 
