@@ -104,6 +104,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of a process and of its children (``mamori serve --workers N`` runs N worker processes)."""
+    total = cpu_seconds(pid)
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return total
+    for task in tasks:
+        try:
+            children = (task / "children").read_text(encoding="ascii").split()
+        except OSError:
+            continue
+        total += sum(tree_cpu_seconds(int(child)) for child in children)
+    return total
+
+
 def database_pids(name: str) -> list[int]:
     """PostgreSQL backends connected to database ``name`` (the server's pool), not other sessions' backends."""
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
@@ -130,12 +146,12 @@ def measured(phase: Callable[[], tuple[Result, int]], server: int, database: str
     def database_cpu() -> dict[int, float]:
         return {pid: cpu_seconds(pid) for pid in database_pids(database)} if database else {}
 
-    server0, database0, client0 = cpu_seconds(server), database_cpu(), time.process_time()
+    server0, database0, client0 = tree_cpu_seconds(server), database_cpu(), time.process_time()
     result, warmed = phase()
     client = time.process_time() - client0
     database1 = database_cpu()  # a backend opened during the phase counts from 0
     used = sum(cpu - database0.get(pid, 0.0) for pid, cpu in database1.items())
-    return Phase(result, cpu_seconds(server) - server0, used, client), warmed
+    return Phase(result, tree_cpu_seconds(server) - server0, used, client), warmed
 
 
 def ms(seconds: float) -> str:
@@ -260,7 +276,7 @@ def _bench_backend(backend: str, url: str, args: argparse.Namespace, directory: 
     print(f"  signed request bodies built in {time.perf_counter() - started:.1f} s")
     headers = {"Authorization": f"Bearer {keys.initiator}"}
     log = directory / f"serve-{backend}.log"
-    with ServerProcess(url, key_path, intel=INTEL, log=log, startup_timeout=120) as server:
+    with ServerProcess(url, key_path, intel=INTEL, log=log, startup_timeout=120, workers=args.workers) as server:
         assert server.process is not None  # noqa: S101
         server_pid = server.process.pid
 
@@ -337,6 +353,7 @@ def main() -> None:
         "--fraction", type=float, default=0.5, help="sustained open loop: share of the closed loop's rate"
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--workers", type=int, default=1, help="mamori serve worker processes")
     parser.add_argument(
         "--client", choices=["raw", "httpx"], default="raw", help="load generator's HTTP client (guard_load.py)"
     )

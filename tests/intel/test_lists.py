@@ -8,7 +8,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mamori.chains.addresses import Family
@@ -260,6 +260,7 @@ def test_missing_inputs_are_errors(tmp_path: Path) -> None:
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=400), st.sampled_from(["list.txt", "list.csv", "list.json", "list"]))
+@example(b"\r\x00", "list.csv")  # a lone CR once escaped as csv.Error (found by this test in CI)
 def test_arbitrary_bytes_give_a_list_or_a_mamori_error(tmp_path: Path, content: bytes, name: str) -> None:
     path = tmp_path / name
     path.write_bytes(content)

@@ -101,10 +101,10 @@ class ServedExchange:
         )
         return cls(engine, child_url(database), guard_key_path, keys, directory=directory)
 
-    def server(self, name: str = "server", *, port: int | None = None) -> ServerProcess:
+    def server(self, name: str = "server", *, port: int | None = None, workers: int = 1) -> ServerProcess:
         """A ``mamori serve`` on this database with the real screening lists (the policy requires them)."""
         log = self.directory / f"{name}.log"
-        return ServerProcess(self.url, self.guard_key_path, intel=INTEL, port=port, log=log)
+        return ServerProcess(self.url, self.guard_key_path, intel=INTEL, port=port, log=log, workers=workers)
 
     def headers(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}

@@ -127,27 +127,75 @@ def serve_command(
     fbi: FbiOption = None,
     intel: IntelOption = None,
     index: IndexOption = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Server processes sharing the port and the database.", min=1, max=64)
+    ] = 1,
 ) -> None:
     """Run the withdrawal guard service (HTTP API; OpenAPI at /openapi.json, behind authentication).
 
     Screening lists (--intel, --ofac, --fbi, --list, --index) are loaded at start; without them, a policy that
     requires lists denies every withdrawal. Run behind TLS in production.
     """
+    import os
+
+    import orjson
     import uvicorn
 
+    settings = {
+        "database": database,
+        "guard_key": str(guard_key),
+        "lists": lists or [],
+        "ofac": str(ofac) if ofac else None,
+        "fbi": str(fbi) if fbi else None,
+        "intel": str(intel) if intel else None,
+        "index": str(index) if index else None,
+    }
+    app = app_from_settings(settings)  # every check runs here, once, before any worker starts
+    typer.echo(f"mamori guard listening on http://{host}:{port} ({workers} process(es))", err=True)
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    # Each worker process builds its own app (engine, caches, group-commit writer) from the same settings;
+    # decisions stay serialised across them by the audit log's lock in the shared database.
+    os.environ[SETTINGS_VARIABLE] = orjson.dumps(settings).decode()
+    uvicorn.run(
+        "mamori.cli.guard:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+SETTINGS_VARIABLE = "MAMORI_SERVE_SETTINGS"
+
+
+def app_from_settings(settings: dict[str, Any]) -> Any:
     from mamori.api.app import create_app
     from mamori.cli.screen import load_screening_index
     from mamori.service.guard import build_services
     from mamori.service.setup import load_guard_key
     from mamori.service.state import PolicyCache, unit_of_work
 
-    engine = _engine(database)
-    key = load_guard_key(guard_key)
+    engine = _engine(settings["database"])
+    key = load_guard_key(Path(settings["guard_key"]))
     screening = None
-    if lists or ofac or fbi or intel or index:
-        screening, _ = load_screening_index(lists or [], ofac, fbi, intel, index)
+    paths = {name: Path(settings[name]) if settings[name] else None for name in ("ofac", "fbi", "intel", "index")}
+    if settings["lists"] or any(paths.values()):
+        screening, _ = load_screening_index(
+            settings["lists"], paths["ofac"], paths["fbi"], paths["intel"], paths["index"]
+        )
     with unit_of_work(engine, datetime.now(UTC), write=False) as work:
         PolicyCache().active(work.session)  # refuse to start on a database that was never initialised
-    app = create_app(build_services(engine, guard_key=key, screening=screening))
-    typer.echo(f"mamori guard listening on http://{host}:{port}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    return create_app(build_services(engine, guard_key=key, screening=screening))
+
+
+def app_from_environment() -> Any:
+    """uvicorn's factory in each worker process of ``mamori serve --workers N``."""
+    import os
+
+    import orjson
+
+    return app_from_settings(orjson.loads(os.environ[SETTINGS_VARIABLE]))

@@ -35,6 +35,7 @@ class ServerProcess:
         port: int | None = None,
         log: Path | None = None,
         startup_timeout: float = 30.0,
+        workers: int = 1,
     ) -> None:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -42,6 +43,8 @@ class ServerProcess:
         command += ["--guard-key", str(guard_key), "--port", str(self.port)]
         if intel is not None:
             command += ["--intel", str(intel)]
+        if workers > 1:
+            command += ["--workers", str(workers)]
         self.command = command
         self.log = log
         self.startup_timeout = startup_timeout

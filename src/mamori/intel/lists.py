@@ -164,7 +164,11 @@ def _add_csv(collector: _Collector, raw: bytes, file: Path, asset: str | None) -
 
     Returns the single ``published`` date of the rows, if they have one.
     """
-    rows = list(csv.reader(io.StringIO(_text(raw, file))))
+    try:
+        # newline="" as the csv module requires: a lone CR inside a row is then data, not an error
+        rows = list(csv.reader(io.StringIO(_text(raw, file), newline="")))
+    except csv.Error as exc:
+        raise InputError("INPUT_UNREADABLE", source=str(file), reason=f"not CSV: {exc}") from exc
     header = [cell.strip().lower() for cell in rows[0]] if rows else []
     address_at = _column(header, _ADDRESS_COLUMNS)
     if address_at is None:  # no header: every row is data, the address first
