@@ -13,24 +13,10 @@ from mamori.demo import exchange as sample
 from mamori.guard.approval import ApprovalSubject, approval_digest
 from mamori.policy.request import parse_timestamp
 from mamori.service.setup import create_api_key
-from support.guard import Exchange
+from support.guard import Exchange, error, ok
 
 ETHER = sample.ETHER
 NEW_ADDRESS = "0x" + hashlib.sha256(b"mamori test new deposit address").hexdigest()[:40]
-
-
-def ok(response: Any) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()["error"]
-    assert body["code"] == code, body
-    assert body["message"]["en"] and body["message"]["ja"]
-    return dict(body)
 
 
 def propose(exchange: Exchange, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:

@@ -17,23 +17,10 @@ from mamori.demo import exchange as sample
 from mamori.errors import MamoriError
 from mamori.service.setup import authenticate, create_api_key
 from mamori.service.withdrawals import Submission, WithdrawalService
-from support.guard import Exchange
+from support.guard import Exchange, error, ok
 
 ETHER = sample.ETHER
 NEW_ADDRESS = "0x" + hashlib.sha256(b"mamori security review address").hexdigest()[:40]
-
-
-def ok(response: Any) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()["error"]
-    assert body["code"] == code, body
-    return dict(body)
 
 
 def no_raise(exchange: Exchange) -> None:

@@ -18,7 +18,7 @@ from mamori.demo import exchange as sample
 from mamori.guard import format_utc
 from mamori.guard.attestation import AttestationError, verify_attestation
 from mamori.service.setup import create_api_key
-from support.guard import Exchange, make_exchange
+from support.guard import Exchange, error, make_exchange, ok
 
 ETHER = sample.ETHER
 
@@ -47,20 +47,6 @@ def cold(
         now=exchange.clock.now,
         transaction=sample.cold_transfer(destination, amount, nonce=nonce),
     )
-
-
-def ok(response: Any) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()["error"]
-    assert body["code"] == code, body
-    assert body["message"]["en"] and body["message"]["ja"]
-    return dict(body)
 
 
 def codes(view: dict[str, Any]) -> list[str]:

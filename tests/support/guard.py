@@ -92,3 +92,19 @@ def make_exchange(
     services = build_services(engine, guard_key=guard_key, screening=index)
     client = TestClient(create_app(services, ApiSettings(clock=clock)))
     return Exchange(engine, services, client, keys, guard_key, clock)
+
+
+def ok(response: httpx.Response) -> dict[str, Any]:
+    """The body of a 200 answer (the test fails with the body otherwise)."""
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The error of an answer that must be ``status`` with ``code``, in both languages."""
+    assert response.status_code == status, response.text
+    body = response.json()["error"]
+    assert body["code"] == code, body
+    assert body["message"]["en"] and body["message"]["ja"]
+    return dict(body)

@@ -146,14 +146,7 @@ class AuditLog:
 
     def append(self, kind: str, payload: Mapping[str, Any], *, now: datetime) -> tuple[int, bytes]:
         """Append one entry in the caller's transaction; returns its sequence number (leaf index) and leaf hash."""
-        if not (isinstance(kind, str) and _KIND.fullmatch(kind)):
-            raise AuditInputError("AUDIT_ENTRY_INVALID", reason=f"kind {kind!r} is not 1-64 of a-z 0-9 . _ -")
-        if not isinstance(now, datetime) or now.utcoffset() is None:
-            raise AuditInputError("AUDIT_ENTRY_INVALID", reason="the time must be a timezone-aware datetime")
-        if not isinstance(payload, Mapping):
-            raise AuditInputError("AUDIT_ENTRY_INVALID", reason="the payload must be a JSON object")
-        data = canonical_json(payload)
-        created_at = _utc(now)
+        kind, data, created_at = _checked_entry(kind, payload, now)
         self._lock()
         seq = self.size()
         leaf = leaf_hash(entry_document(kind, created_at, data))
@@ -189,15 +182,7 @@ class AuditLog:
         """
         if not entries:
             return list(frontier) if frontier is not None else self._frontier(start)
-        documents = []
-        for kind, payload, now in entries:
-            if not (isinstance(kind, str) and _KIND.fullmatch(kind)):
-                raise AuditInputError("AUDIT_ENTRY_INVALID", reason=f"kind {kind!r} is not 1-64 of a-z 0-9 . _ -")
-            if not isinstance(now, datetime) or now.utcoffset() is None:
-                raise AuditInputError("AUDIT_ENTRY_INVALID", reason="the time must be a timezone-aware datetime")
-            if not isinstance(payload, Mapping):
-                raise AuditInputError("AUDIT_ENTRY_INVALID", reason="the payload must be a JSON object")
-            documents.append((kind, canonical_json(payload), _utc(now)))
+        documents = [_checked_entry(kind, payload, now) for kind, payload, now in entries]
         stack = list(frontier) if frontier is not None else self._frontier(start)
         entry_rows: list[dict[str, Any]] = []
         subtree_rows: list[dict[str, Any]] = []
@@ -446,6 +431,17 @@ class AuditLog:
 def _entries_between(start: int, end: int) -> Any:
     e = AuditEntry
     return select(e.seq, e.created_at, e.kind, e.payload, e.leaf_hash).where(e.seq >= start, e.seq < end)
+
+
+def _checked_entry(kind: object, payload: object, now: object) -> tuple[str, bytes, datetime]:
+    """(kind, canonical payload, UTC time) of an entry to append, or AUDIT_ENTRY_INVALID."""
+    if not (isinstance(kind, str) and _KIND.fullmatch(kind)):
+        raise AuditInputError("AUDIT_ENTRY_INVALID", reason=f"kind {kind!r} is not 1-64 of a-z 0-9 . _ -")
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        raise AuditInputError("AUDIT_ENTRY_INVALID", reason="the time must be a timezone-aware datetime")
+    if not isinstance(payload, Mapping):
+        raise AuditInputError("AUDIT_ENTRY_INVALID", reason="the payload must be a JSON object")
+    return kind, canonical_json(payload), _utc(now)
 
 
 def _utc(moment: datetime) -> datetime:
