@@ -30,23 +30,11 @@ from mamori.policy.request import decode_key_or_signature
 from mamori.policy.syntax import weak_ed25519_key
 from mamori.service.auth import Principal, authorize
 from mamori.service.facts import from_us, to_us
-from mamori.service.state import PolicyCache, UnitOfWork, unit_of_work
+from mamori.service.state import PolicyCache, UnitOfWork, printable, unit_of_work
 from mamori.store.guard_models import AddressBookRow, ApproverKey, Change, ChangeApproval, PolicyVersion
 
 CHANGE_TTL = timedelta(days=7)
 MAX_POLICY_TEXT = 1_000_000
-
-
-def printable(value: object, *, limit: int = 256) -> bool:
-    """Whether ``value`` is text an id or label of the guard can be: no control characters (PostgreSQL cannot
-    store NUL), no lone surrogates, at most ``limit`` characters. Anything else names nothing stored."""
-    if not isinstance(value, str) or len(value) > limit or not value.isprintable():
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def approver_key_id(public_key: bytes) -> str:
@@ -341,10 +329,7 @@ class GovernanceService:
 
     @staticmethod
     def _get(work: UnitOfWork, change_id: str) -> Change:
-        row = work.session.get(Change, change_id) if printable(change_id) else None
-        if row is None:
-            raise MamoriError("NOT_FOUND", what="change", id=change_id)
-        return row
+        return work.fetch(Change, change_id, what="change")
 
     @staticmethod
     def _view(work: UnitOfWork, change: Change, policy: Policy) -> dict[str, Any]:

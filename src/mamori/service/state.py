@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from threading import Lock
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, bindparam, select
@@ -21,6 +21,21 @@ from mamori.errors import MamoriError
 from mamori.policy.model import Policy
 from mamori.policy.parse import load_policy_text
 from mamori.store.guard_models import PolicyVersion
+
+
+def printable(value: object, *, limit: int = 256) -> bool:
+    """Whether ``value`` is text an id or label of the guard can be: no control characters (PostgreSQL cannot
+    store NUL), no lone surrogates, at most ``limit`` characters. Anything else names nothing stored."""
+    if not isinstance(value, str) or len(value) > limit or not value.isprintable():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+Row = TypeVar("Row")
 
 
 @dataclass(slots=True)
@@ -39,6 +54,13 @@ class UnitOfWork:
     def connection(self) -> Connection:
         """The transaction's connection, for Core statements on the hot path (no ORM bookkeeping)."""
         return self.session.connection()
+
+    def fetch(self, model: type[Row], key: str, *, what: str) -> Row:
+        """The row of ``model`` with primary key ``key``, or NOT_FOUND (also for text no row can be keyed by)."""
+        row = self.session.get(model, key) if printable(key) else None
+        if row is None:
+            raise MamoriError("NOT_FOUND", what=what, id=key)
+        return row
 
     def record(self, kind: str, payload: dict[str, Any]) -> int:
         """Stage an audit entry of this transaction; returns its sequence number."""

@@ -37,7 +37,7 @@ from mamori.policy.request import (
 from mamori.service.auth import Principal, authorize
 from mamori.service.batching import GroupCommit
 from mamori.service.facts import RESERVING, Screen, from_us, gather_facts, to_us
-from mamori.service.governance import active_approver_key, printable
+from mamori.service.governance import active_approver_key
 from mamori.service.state import PolicyCache, UnitOfWork, unit_of_work
 from mamori.store.guard_models import MAX_AMOUNT, Balance, Release, Reservation, Withdrawal, WithdrawalApproval
 from mamori.verify.registry import ContractRegistry
@@ -503,10 +503,7 @@ class WithdrawalService:
     # --- reading -----------------------------------------------------------------------------------------------
     @staticmethod
     def _get(work: UnitOfWork, request_id: str) -> Withdrawal:
-        row = work.session.get(Withdrawal, request_id) if printable(request_id) else None
-        if row is None:
-            raise MamoriError("NOT_FOUND", what="withdrawal", id=request_id)
-        return row
+        return work.fetch(Withdrawal, request_id, what="withdrawal")
 
     @staticmethod
     def _stored_request(row: Withdrawal) -> WithdrawalRequest:
