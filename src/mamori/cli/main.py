@@ -68,7 +68,7 @@ def demo(
         ok = run_walkthrough(console, intel=intel, workdir=keep, lang=lang)
     else:
         with tempfile.TemporaryDirectory(prefix="mamori-demo-") as folder:
-            ok = run_walkthrough(console, intel=intel, workdir=Path(folder), lang=lang)
+            ok = run_walkthrough(console, intel=intel, workdir=Path(folder), lang=lang, kept=False)
     if not ok:
         raise typer.Exit(1)
 

@@ -27,8 +27,9 @@ from mamori.policy.parse import load_policy_text
 from mamori.store.database import create_engine
 
 
-def run_walkthrough(console: Console, *, intel: Path, workdir: Path, lang: str = "both") -> bool:
-    """Run the whole demo in ``workdir`` (database, guard key, server log). True when every step behaved."""
+def run_walkthrough(console: Console, *, intel: Path, workdir: Path, lang: str = "both", kept: bool = True) -> bool:
+    """Run the whole demo in ``workdir`` (database, guard key, server log). True when every step behaved.
+    ``kept``: the folder outlives the demo (``--keep``), so the closing line may point to it."""
     database = f"sqlite:///{workdir / 'mamori.db'}"
     engine = create_engine(database)
     try:
@@ -59,9 +60,13 @@ def run_walkthrough(console: Console, *, intel: Path, workdir: Path, lang: str =
     if walk.failures:
         console.print("[bold red]unexpected / 想定外:[/] " + "; ".join(walk.failures))
         return False
+    where_en = f"Database, guard key and log: {workdir}" if kept else "To look at the database: mamori demo --keep DIR"
+    where_ja = (
+        f"データベース・ガード鍵・ログ: {workdir}" if kept else "データベースを確認するには: mamori demo --keep DIR"
+    )
     walk.say(
-        f"Every step behaved as the guard promises. Database, guard key and log: {workdir}",
-        f"すべての手順がガードの約束どおりに動作しました。データベース・ガード鍵・ログ: {workdir}",
+        f"Every step behaved as the guard promises. {where_en}",
+        f"すべての手順がガードの約束どおりに動作しました。{where_ja}",
     )
     return True
 
