@@ -309,6 +309,26 @@ def test_approvals_under_an_older_policy_stop_counting(exchange: Exchange) -> No
     assert ok(exchange.approve("aiko", "wd-cold-1"))["status"] == "released"
 
 
+def test_returning_to_an_earlier_policy_text_does_not_revive_its_approvals(exchange: Exchange) -> None:
+    """v1 → v2 → v3 with v1's very text: an approval given under v1 (same digest as v3) no longer counts."""
+    set_up_cold(exchange, "wd-cold-1")
+    ok(exchange.approve("aiko", "wd-cold-1"))
+    original = ok(exchange.as_approver("kenji", "GET", "/v1/policy"))
+    document = yaml.safe_load(original["text"])
+    document["description"] = "version 2"
+    for text in (yaml.safe_dump(document, sort_keys=False, allow_unicode=True), original["text"]):
+        change = ok(exchange.call("POST", "/v1/changes", exchange.keys.policy_admin, {"kind": "policy", "text": text}))
+        for person in ("kenji", "vera"):
+            signed = sample.sign_change(person, change["approval_subject"])
+            applied = ok(exchange.as_approver(person, "POST", f"/v1/changes/{change['change_id']}/approvals", signed))
+        assert applied["status"] == "applied"
+    now_active = ok(exchange.as_approver("kenji", "GET", "/v1/policy"))
+    assert (now_active["version"], now_active["digest"]) == (3, original["digest"])
+    view = ok(exchange.approve("kenji", "wd-cold-1"))
+    assert view["status"] == "pending_approval"  # aiko's approval was given under version 1
+    assert ok(exchange.approve("aiko", "wd-cold-1"))["status"] == "released"
+
+
 # --- Bybit -------------------------------------------------------------------------------------------------------
 def test_the_bybit_transaction_is_denied(exchange: Exchange) -> None:
     exchange.report_balances()

@@ -59,6 +59,7 @@ def gather_facts(
     now: datetime,
     screen: Screen | None,
     screened_lists: frozenset[str],
+    policy_version: int,
     fresh: bool = False,
 ) -> Facts:
     """``fresh``: the request was stored in this very transaction, so it has no approvals yet (one query less)."""
@@ -73,7 +74,9 @@ def gather_facts(
         address_book=_address_book(db, request.chain, request.destination),
         screening=_screening(request, transaction, screen),
         transaction=transaction,
-        approvals=() if fresh else _approvals(db, request.request_id, signing_hash, policy.digest, now=now),
+        approvals=()
+        if fresh
+        else _approvals(db, request.request_id, signing_hash, policy.digest, policy_version, now=now),
         screened_lists=screened_lists,
     )
 
@@ -147,6 +150,7 @@ _APPROVALS = (
         WithdrawalApproval.request_id == bindparam("request_id"),
         WithdrawalApproval.signing_hash == bindparam("signing_hash"),
         WithdrawalApproval.policy_digest == bindparam("policy_digest"),
+        WithdrawalApproval.policy_version == bindparam("policy_version"),
         WithdrawalApproval.expires_us > bindparam("now"),
     )
 )
@@ -184,15 +188,22 @@ def _screening(
 
 
 def _approvals(
-    db: Session | Connection, request_id: str, signing_hash: str | None, policy_digest: str, *, now: datetime
+    db: Session | Connection,
+    request_id: str,
+    signing_hash: str | None,
+    policy_digest: str,
+    policy_version: int,
+    *,
+    now: datetime,
 ) -> tuple[Approval, ...]:
-    """Approvals that still count: of this exact hash, under the active policy, not expired."""
+    """Approvals that still count: of this exact hash, under the active policy version, not expired."""
     if signing_hash is None:
         return ()
     parameters = {
         "request_id": request_id,
         "signing_hash": signing_hash,
         "policy_digest": policy_digest,
+        "policy_version": policy_version,
         "now": to_us(now),
     }
     return tuple(Approval(approver, from_us(at)) for approver, at in db.execute(_APPROVALS, parameters))

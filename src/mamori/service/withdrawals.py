@@ -273,6 +273,7 @@ class WithdrawalService:
                 # counts (expired, or given under another policy) is replaced by this one.
                 counts = earlier is not None and (
                     earlier.policy_digest == expected.policy_digest
+                    and earlier.policy_version == version
                     and earlier.expires_us > to_us(now)
                     and earlier.key_id == key.key_id  # made with a key since removed, it no longer counts
                 )
@@ -283,6 +284,7 @@ class WithdrawalService:
                     earlier.key_id = key.key_id
                     earlier.signing_hash = expected.signing_hash
                     earlier.policy_digest = expected.policy_digest
+                    earlier.policy_version = version
                     earlier.expires_us = to_us(expected.expires_at)
                     earlier.signature = signed.signature
                     earlier.at_us = to_us(now)
@@ -413,6 +415,7 @@ class WithdrawalService:
                 now=now,
                 screen=self.screen,
                 screened_lists=self.screened_lists,
+                policy_version=version,
                 fresh=fresh,
             )
             verdict = evaluate(request, policy, facts, now=now)

@@ -189,6 +189,8 @@ class WithdrawalApproval(Base):
     key_id: Mapped[str] = mapped_column(String(64))
     signing_hash: Mapped[str] = mapped_column(String(66))
     policy_digest: Mapped[str] = mapped_column(String(64))
+    # the version that was active: a later version with the same text (a return to it) starts without approvals
+    policy_version: Mapped[int] = mapped_column(Integer)
     expires_us: Mapped[int] = mapped_column(BigInteger)
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))
     at_us: Mapped[int] = mapped_column(BigInteger)

@@ -176,6 +176,7 @@ def upgrade() -> None:
         sa.Column("key_id", sa.String(length=64), nullable=False),
         sa.Column("signing_hash", sa.String(length=66), nullable=False),
         sa.Column("policy_digest", sa.String(length=64), nullable=False),
+        sa.Column("policy_version", sa.Integer(), nullable=False),
         sa.Column("expires_us", sa.BigInteger(), nullable=False),
         sa.Column("signature", sa.LargeBinary(length=64), nullable=False),
         sa.Column("at_us", sa.BigInteger(), nullable=False),
