@@ -43,6 +43,11 @@ def database(tmp_path: Path) -> Iterator[TestDatabase]:
     if not TEST_DATABASE_URL:
         yield TestDatabase(sqlite_url(tmp_path / "mamori.db"), None)
         return
+    yield from postgresql_schema()
+
+
+def postgresql_schema() -> Iterator[TestDatabase]:
+    """A fresh schema in the PostgreSQL database of ``MAMORI_TEST_DATABASE_URL``, dropped afterwards."""
     schema = f"test_{uuid.uuid4().hex[:16]}"
     admin = create_engine(TEST_DATABASE_URL)
     with admin.begin() as connection:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,32 +19,22 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from conftest import TEST_DATABASE_URL, TestDatabase
+from conftest import TEST_DATABASE_URL, TestDatabase, postgresql_schema
 from mamori.demo import exchange as sample
 from mamori.demo.server import ServerProcess
-from mamori.store import create_engine
 from support.guard import INTEL
 
 NO_POSTGRESQL = "needs PostgreSQL: set MAMORI_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def postgresql_database() -> Iterator[TestDatabase]:
-    """A fresh schema in the PostgreSQL database of ``MAMORI_TEST_DATABASE_URL``, dropped afterwards."""
+    """A fresh schema in the PostgreSQL database of ``MAMORI_TEST_DATABASE_URL``; skips without one."""
     if not TEST_DATABASE_URL.startswith("postgresql"):
         pytest.skip(NO_POSTGRESQL)
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(TEST_DATABASE_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield TestDatabase(TEST_DATABASE_URL, schema)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    yield from postgresql_schema()
 
 
 def child_url(database: TestDatabase) -> str:

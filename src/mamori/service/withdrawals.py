@@ -354,9 +354,7 @@ class WithdrawalService:
     def report_balance(self, principal: Principal, body: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
         authorize(principal, "balance.report")
         wallet, asset = _text(body, "wallet"), _text(body, "asset")
-        amount = body.get("amount")
-        if not isinstance(amount, str) or not (amount.isascii() and amount.isdigit()) or len(amount) > 78:
-            raise InputError("FIELD_TYPE_INVALID", field="amount", expected="base units as a decimal string")
+        amount = _base_units(body.get("amount"), field="amount")
         with unit_of_work(self.engine, now) as work:
             _, policy = self.policies.active(work.session)
             if wallet not in policy.wallets or asset not in policy.wallets[wallet].assets:
@@ -365,9 +363,9 @@ class WithdrawalService:
             if row is None:
                 row = Balance(wallet=wallet, asset=asset, amount="0", as_of_us=0, reported_by="")
                 work.session.add(row)
-            row.amount, row.as_of_us, row.reported_by = str(int(amount)), to_us(now), principal.key_id
-            work.record("balance.reported", {"wallet": wallet, "asset": asset, "amount": str(int(amount))})
-            return {"wallet": wallet, "asset": asset, "amount": str(int(amount)), "as_of": format_utc(now)}
+            row.amount, row.as_of_us, row.reported_by = str(amount), to_us(now), principal.key_id
+            work.record("balance.reported", {"wallet": wallet, "asset": asset, "amount": str(amount)})
+            return {"wallet": wallet, "asset": asset, "amount": str(amount), "as_of": format_utc(now)}
 
     # --- deciding ----------------------------------------------------------------------------------------------
     def _attach(
@@ -583,10 +581,7 @@ def _approval_from_body(body: Mapping[str, Any]) -> Approval:
         raise InputError("FIELD_TYPE_INVALID", field="subject", expected="the approval subject that was signed")
     if not isinstance(signature, str):
         raise InputError("FIELD_TYPE_INVALID", field="signature", expected="64 bytes in hex or base64")
-    amount = subject.get("amount")
-    # ASCII digits only: str.isdigit() also accepts "²" (which int() refuses) and "١٠٠" (which it reads as 100).
-    if not isinstance(amount, str) or not (amount.isascii() and amount.isdigit()) or len(amount) > 78:
-        raise InputError("FIELD_TYPE_INVALID", field="subject.amount", expected="base units as a decimal string")
+    amount = _base_units(subject.get("amount"), field="subject.amount")
     text = {name: subject.get(name) for name in ("request_id", "wallet", "chain", "asset", "destination")}
     for name in ("signing_hash", "policy_digest"):
         text[name] = subject.get(name)
@@ -599,7 +594,7 @@ def _approval_from_body(body: Mapping[str, Any]) -> Approval:
             wallet=str(text["wallet"]),
             chain=str(text["chain"]),
             asset=str(text["asset"]),
-            amount=int(amount),
+            amount=amount,
             destination=str(text["destination"]),
             signing_hash=str(text["signing_hash"]),
             policy_digest=str(text["policy_digest"]),
@@ -623,6 +618,14 @@ def _check_lifetime(approval: Approval, now: datetime) -> None:
 
 def _conflict(row: Withdrawal, action: str) -> MamoriError:
     return MamoriError("STATE_CONFLICT", what="withdrawal", id=row.request_id, status=row.status, action=action)
+
+
+def _base_units(value: object, *, field: str) -> int:
+    """An amount in base units written as decimal ASCII digits (str.isdigit() alone also accepts "²", which int()
+    refuses, and "١٠٠", which it reads as 100)."""
+    if not isinstance(value, str) or not (value.isascii() and value.isdigit()) or len(value) > 78:
+        raise InputError("FIELD_TYPE_INVALID", field=field, expected="base units as a decimal string")
+    return int(value)
 
 
 def _text(body: Mapping[str, Any], name: str) -> str:
