@@ -17,7 +17,7 @@ from mamori.policy.facts import PastWithdrawal, VelocityCounter
 from mamori.policy.model import Policy
 from mamori.policy.parse import load_policy_text
 from mamori.policy.request import WithdrawalRequest, parse_request
-from mamori.service.facts import RESERVING, from_us, to_us, velocity_counter
+from mamori.service.facts import RESERVING, FactCache, from_us, to_us, velocity_counter
 from mamori.store.guard_models import Reservation, Withdrawal
 
 NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
@@ -241,3 +241,77 @@ def reservations_of(rows: list[Withdrawal]) -> list[Reservation]:
         for row in rows
         if row.status in RESERVING and row.reserved_us is not None
     ]
+
+
+keys = st.tuples(
+    st.sampled_from(WALLETS), st.sampled_from(ASSETS), st.sampled_from(DESTINATIONS), st.sampled_from(INITIATORS)
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    history=rows,
+    steps=st.lists(
+        st.tuples(st.booleans(), keys, st.integers(min_value=1, max_value=10**30), offsets), min_size=1, max_size=20
+    ),
+)
+def test_the_batch_cache_counts_what_the_transaction_reserves_before_writing_it(
+    engine: Engine,
+    history: list[tuple[str, str, str, str, str, int, int, bool]],
+    steps: list[tuple[bool, tuple[str, str, str, str], int, int]],
+) -> None:
+    """FactCache (a group commit's facts): counters read once per key, plus the reservations the batch has decided
+    but not yet written — whether they came before or after the key's first read — equal the list computation
+    over everything reserved so far. Each step either reserves (not written to the database) or reads every
+    counter of the policy for a fresh request."""
+    now_us = to_us(NOW)
+    stored = [
+        Withdrawal(
+            request_id=f"wd-{index}",
+            status=status,
+            initiator=initiator,
+            wallet=wallet,
+            chain="eip155:1",
+            asset=asset,
+            amount=str(amount),
+            destination=destination,
+            created_us=now_us,
+            received_us=now_us,
+            request_digest="00" * 32,
+            request_document=b"{}",
+            reserved_us=now_us + offset if status in RESERVING else None,
+        )
+        for index, (status, wallet, asset, destination, initiator, amount, offset, _) in enumerate(history)
+    ]
+    past = [
+        PastWithdrawal(row.wallet, row.asset, row.destination, row.initiator, int(row.amount), from_us(row.reserved_us))
+        for row in stored
+        if row.reserved_us is not None
+    ]
+    cache = FactCache()
+    with Session(engine) as session:
+        session.add_all(stored + reservations_of(stored))
+        session.flush()
+        connection = session.connection()
+        for index, (reserves, (wallet, asset, destination, initiator), amount, offset) in enumerate(steps):
+            if reserves:
+                reservation = {
+                    "request_id": f"batch-{index}",
+                    "wallet": wallet,
+                    "asset": asset,
+                    "destination": destination,
+                    "initiator": initiator,
+                    "reserved_us": now_us + offset,
+                    "amount": str(amount),
+                }
+                cache.reserved(reservation)
+                past.append(PastWithdrawal(wallet, asset, destination, initiator, amount, from_us(now_us + offset)))
+                continue
+            request = _request(wallet, asset, destination, initiator)
+            found = {
+                limit.id: cache.velocity(connection, request, limit.per, limit.asset, limit.window_seconds, now=NOW)
+                for limit in POLICY.limits
+                if limit.kind == "velocity"
+            }
+            assert found == velocity_counters(POLICY, request, past, now=NOW)
+        session.rollback()

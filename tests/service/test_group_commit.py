@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
 from sqlalchemy import text
 
 from mamori.demo import exchange as sample
 from mamori.errors import MamoriError
 from mamori.service.auth import Principal
+from mamori.store.database import create_engine, upgrade
+from support.guard import make_exchange
 
 LEDGER = Principal("k", "initiator", "ledger")
 
@@ -101,3 +107,118 @@ def test_a_release_holds_the_limits_from_when_it_is_issued(exchange: Any) -> Non
     exchange.clock.advance(minutes=30)  # aiko's approval (valid for an hour) still counts
     assert exchange.approve("kenji", "wd-cold").json()["status"] == "released"
     assert held_since() == to_us(exchange.clock.now)
+
+
+def test_a_request_repeated_within_one_batch_is_stored_once_and_answered_alike(exchange: Any) -> None:
+    exchange.report_balances()
+    service = exchange.services.withdrawals
+    document = hot(exchange, "wd-1")
+    items = [service.prepare(LEDGER, dict(document), now=exchange.clock.now) for _ in range(3)]
+    results = service.submit_batch(items)
+    assert all(isinstance(r, dict) for r in results)
+    assert results[0] == results[1] == results[2]
+    assert results[0]["status"] == "released"
+    with exchange.engine.connect() as connection:
+        assert connection.execute(text("SELECT COUNT(*) FROM guard_withdrawals")).scalar_one() == 1
+        assert connection.execute(text("SELECT COUNT(*) FROM guard_reservations")).scalar_one() == 1
+        kinds = connection.execute(text("SELECT kind FROM audit_entries WHERE kind LIKE 'withdrawal.%'")).all()
+    assert len(kinds) == 4  # submitted, attached, decided, released: once
+
+
+BATCH_POLICY_LIMITS = {"hot-velocity": ("max_count", 12), "hot-daily-eth": ("max_amount", "60 ETH")}
+
+
+def _batch_policy() -> str:
+    document = yaml.safe_load(sample.demo_policy_text())
+    for limit in document["limits"]:
+        if limit["id"] in BATCH_POLICY_LIMITS:
+            name, value = BATCH_POLICY_LIMITS[limit["id"]]
+            limit[name] = value
+    return str(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+
+
+def _outcomes(results: list[dict[str, Any] | MamoriError]) -> list[tuple[str, ...]]:
+    return [
+        (r["request_id"], r["status"], *(reason["code"] for reason in r["decision"]["reasons"]))
+        if isinstance(r, dict)
+        else (r.code,)
+        for r in results
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_batch_decides_exactly_as_the_same_submissions_one_by_one(seed: int, engine: Any, tmp_path: Path) -> None:
+    """Differential: submissions decided in batches of random sizes (facts read once per batch, the batch's own
+    reservations counted in memory) get the decisions they get one transaction each — on both limits of the
+    policy (12 withdrawals per 10 minutes, 60 ETH per day), with retries, altered requests and reused ids mixed
+    in, over reservations already in the database. The one-by-one reference runs on its own SQLite database."""
+    rng = random.Random(seed)  # noqa: S311 - a reproducible test scenario, not a secret
+    (tmp_path / "batched").mkdir()
+    (tmp_path / "alone").mkdir()
+    batched = make_exchange(engine, tmp_path / "batched", policy_text=_batch_policy())
+    reference_engine = create_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    upgrade(reference_engine)
+    alone = make_exchange(reference_engine, tmp_path / "alone", policy_text=_batch_policy())
+    try:
+        for exchange in (batched, alone):
+            exchange.report_balances(hot_eth=1_000)
+        documents: list[dict[str, Any]] = []
+        expected: list[tuple[str, ...]] = []
+        got: list[tuple[str, ...]] = []
+        # Small amounts first (the count limit is reached), then, 11 minutes later, larger ones (the amount).
+        for phase, amounts in enumerate(((1, 2), (3, 9))):
+            now = batched.clock.advance(minutes=11 * phase)
+            phase_documents = []
+            for i in range(30 * phase, 30 * phase + 30):
+                roll = rng.random()
+                if documents and roll < 0.1:
+                    phase_documents.append(dict(rng.choice(documents)))  # a retry
+                elif documents and roll < 0.15:
+                    # another request under an id already used
+                    phase_documents.append(hot(batched, f"wd-{rng.randrange(i)}", amount=7 * sample.ETHER))
+                elif roll < 0.2:
+                    altered = hot(batched, f"wd-{i}")
+                    altered["amount"] = str(9 * sample.ETHER)  # changed after signing
+                    phase_documents.append(altered)
+                else:
+                    phase_documents.append(hot(batched, f"wd-{i}", amount=rng.randint(*amounts) * sample.ETHER))
+                documents.append(phase_documents[-1])
+            for document in phase_documents:
+                item = alone.services.withdrawals.prepare(LEDGER, dict(document), now=now)
+                expected += _outcomes(alone.services.withdrawals.submit_batch([item]))
+            start = 0
+            while start < len(phase_documents):
+                size = rng.randint(1, 20)
+                chunk = phase_documents[start : start + size]
+                items = [batched.services.withdrawals.prepare(LEDGER, dict(d), now=now) for d in chunk]
+                got += _outcomes(batched.services.withdrawals.submit_batch(items))
+                start += size
+        assert got == expected
+        assert {outcome[1] for outcome in expected if len(outcome) > 1} >= {"released", "denied"}
+        codes = {code for outcome in expected for code in outcome[2:]}
+        assert {"LIMIT_VELOCITY_COUNT", "LIMIT_VELOCITY_AMOUNT"} <= codes, codes
+        with batched.engine.connect() as a, alone.engine.connect() as b:
+            query = text("SELECT request_id, amount, reserved_us FROM guard_reservations ORDER BY request_id")
+            assert a.execute(query).all() == b.execute(query).all()
+    finally:
+        for exchange in (batched, alone):
+            exchange.client.close()
+        reference_engine.dispose()
+
+
+def test_a_process_that_did_not_write_last_reads_the_log_s_frontier_first(exchange: Any) -> None:
+    """The first write of a server process (or one after another process wrote) reads the Merkle frontier from the
+    database — before the writes that end the transaction, which PostgreSQL receives as one pipeline."""
+    from mamori.service import state
+
+    exchange.report_balances()
+    state._FRONTIERS.clear()
+    service = exchange.services.withdrawals
+    results = service.submit_batch([service.prepare(LEDGER, hot(exchange, "wd-1"), now=exchange.clock.now)])
+    assert isinstance(results[0], dict) and results[0]["status"] == "released"
+    state._FRONTIERS.clear()
+    exchange.report_balances()
+    with exchange.engine.connect() as connection:
+        from mamori.audit.store import AuditLog
+
+        AuditLog(connection).verify_all()

@@ -28,7 +28,7 @@ def test_migrations_create_the_tables_from_empty(database) -> None:
         assert {c["name"] for c in inspect(engine).get_columns("audit_subtrees")} == {"level", "idx", "hash"}
         assert inspect(engine).get_pk_constraint("audit_subtrees")["constrained_columns"] == ["level", "idx"]
         with engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
         upgrade(engine)  # already at head: nothing to do, nothing fails
     finally:
         engine.dispose()
@@ -108,3 +108,16 @@ def test_unreachable_server_is_a_mamori_error_without_the_password() -> None:
 def test_bad_schema_name_is_refused() -> None:
     with pytest.raises(DatabaseError):
         create_engine("postgresql+psycopg://postgres@127.0.0.1/test", schema="x; DROP TABLE y")
+
+
+def test_the_migrations_build_exactly_the_tables_the_models_describe(engine: Engine) -> None:
+    """Alembic's autogenerate comparison of the migrated database with the models finds nothing to add or drop."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    import mamori.store.guard_models  # noqa: F401 - registers the guard's tables on the shared metadata
+    from mamori.store.models import Base
+
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []

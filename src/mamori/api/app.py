@@ -16,6 +16,7 @@ import orjson
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -135,7 +136,9 @@ class BodyLimit:
         await error_response(MamoriError("BODY_TOO_LARGE", limit=self.limit))(scope, receive, send)
 
 
-def _principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+async def _principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """On the event loop when the key was seen valid moments ago (no database read); otherwise the key is looked up
+    on a worker thread."""
     if not authorization:
         raise MamoriError("AUTH_REQUIRED")
     scheme, _, token = authorization.partition(" ")
@@ -143,7 +146,10 @@ def _principal(request: Request, authorization: Annotated[str | None, Header()] 
         raise MamoriError("AUTH_INVALID")
     state = request.app.state
     authenticator: Authenticator = state.authenticator
-    return authenticator(token.strip(), now=state.clock())
+    remembered = authenticator.remembered(token.strip())
+    if remembered is not None:
+        return remembered
+    return await run_in_threadpool(authenticator, token.strip(), now=state.clock())
 
 
 Caller = Annotated[Principal, Depends(_principal)]
@@ -194,9 +200,10 @@ def create_app(services: GuardServices, settings: ApiSettings | None = None) -> 
 
     # --- withdrawals ---------------------------------------------------------------------------------------------
     @app.post("/v1/requests", tags=["withdrawals"])
-    def submit(body: WithdrawalRequestBody, caller: Caller) -> Response:
+    async def submit(body: WithdrawalRequestBody, caller: Caller) -> Response:
         """Submit a request signed by the system of record; with `transaction`, it is decided at once."""
-        return _json(withdrawals.submit(caller, body.model_dump(exclude_none=True), now=clock()))
+        # The hot path: no worker thread of its own (withdrawals.submit_async hands it to the group commit).
+        return _json(await withdrawals.submit_async(caller, body.model_dump(exclude_none=True), now=clock()))
 
     @app.get("/v1/requests/{request_id}", tags=["withdrawals"])
     def read(request_id: str, caller: Caller) -> Response:

@@ -21,11 +21,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, text, tuple_
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from mamori.audit.merkle import (
@@ -40,6 +40,7 @@ from mamori.audit.merkle import (
     verify_inclusion,
 )
 from mamori.audit.tree_head import SignedTreeHead, TreeHead, TreeHeadError, sign_tree_head, verify_tree_head
+from mamori.store.bulk import insert_rows
 from mamori.store.models import AuditEntry, AuditSubtree, AuditTreeHead
 
 DEFAULT_LOG_ID = "mamori"
@@ -58,6 +59,8 @@ _SUBTREES_IN = select(_SUBTREES.level, _SUBTREES.idx, _SUBTREES.hash).where(
 )
 _INSERT_ENTRY = insert(AuditEntry.__table__)  # type: ignore[arg-type]
 _INSERT_SUBTREE = insert(AuditSubtree.__table__)  # type: ignore[arg-type]
+_ENTRY_TABLE = cast(Table, AuditEntry.__table__)
+_SUBTREE_TABLE = cast(Table, AuditSubtree.__table__)
 
 
 class AuditTamperError(AuditError):
@@ -181,9 +184,9 @@ class AuditLog:
         call returned it — spares the read when the caller knows the log has not moved since. Returns the new one.
         """
         if not entries:
-            return list(frontier) if frontier is not None else self._frontier(start)
+            return list(frontier) if frontier is not None else self.frontier(start)
         documents = [_checked_entry(kind, payload, now) for kind, payload, now in entries]
-        stack = list(frontier) if frontier is not None else self._frontier(start)
+        stack = list(frontier) if frontier is not None else self.frontier(start)
         entry_rows: list[dict[str, Any]] = []
         subtree_rows: list[dict[str, Any]] = []
         for offset, (kind, data, created_at) in enumerate(documents):
@@ -200,11 +203,13 @@ class AuditLog:
                 level, index = level + 1, index >> 1
                 subtree_rows.append({"level": level, "idx": index, "hash": node})
             stack.append((level, index, node))
-        self._db.execute(_INSERT_ENTRY, entry_rows)
-        self._db.execute(_INSERT_SUBTREE, subtree_rows)
+        connection = self._db if isinstance(self._db, Connection) else self._db.connection()
+        insert_rows(connection, _ENTRY_TABLE, entry_rows)
+        insert_rows(connection, _SUBTREE_TABLE, subtree_rows)
         return stack
 
-    def _frontier(self, size: int) -> list[tuple[int, int, bytes]]:
+    def frontier(self, size: int) -> list[tuple[int, int, bytes]]:
+        """The (level, index, hash) of the complete subtrees of the first ``size`` entries (for :meth:`append_many`)."""
         pieces = _pieces(0, size)
         if not pieces:
             return []

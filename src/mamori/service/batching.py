@@ -9,6 +9,7 @@ is one hand-over between threads.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from collections.abc import Callable
@@ -33,10 +34,17 @@ class GroupCommit(Generic[Item, Result]):
         self._start = threading.Lock()
 
     def run(self, item: Item) -> Result:
+        return self._submit(item).result()
+
+    async def run_async(self, item: Item) -> Result:
+        """:meth:`run` for a coroutine: the event loop goes on serving while the batch is decided."""
+        return await asyncio.wrap_future(self._submit(item))
+
+    def _submit(self, item: Item) -> Future[Result]:
         self._ensure_writer()
         future: Future[Result] = Future()
         self._queue.put((item, future))
-        return future.result()
+        return future
 
     def _ensure_writer(self) -> None:
         if self._writer is None:

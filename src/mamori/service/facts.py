@@ -1,17 +1,21 @@
 """Facts for one decision, read from the database inside the decision's transaction (after the log's lock).
 
-The same numbers as :func:`mamori.policy.check.velocity_counters` computes from a history list — a
-differential test holds the two together — but from SQL, over the withdrawals that hold a reservation.
+Velocity counters are the same numbers as :func:`mamori.policy.check.velocity_counters` computes from a history
+list — differential tests hold them together — but from the reservations' buckets (service/velocity.py).
+
+A group commit decides many fresh submissions in one transaction (service/batching.py); their facts come through
+one :class:`FactCache`, which reads each balance, address-book entry and velocity key once per transaction and
+adds, in memory, the reservations the transaction has decided but not yet written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from mamori.policy.facts import (
@@ -25,8 +29,9 @@ from mamori.policy.facts import (
 )
 from mamori.policy.model import Policy
 from mamori.policy.request import WithdrawalRequest
+from mamori.service import velocity
+from mamori.store.direct import Prepared
 from mamori.store.guard_models import (
-    LIMB_BITS,
     AddressBookRow,
     ApproverKey,
     Balance,
@@ -61,17 +66,32 @@ def gather_facts(
     screened_lists: frozenset[str],
     policy_version: int,
     fresh: bool = False,
+    cache: FactCache | None = None,
 ) -> Facts:
-    """``fresh``: the request was stored in this very transaction, so it has no approvals yet (one query less)."""
+    """``fresh``: the request is new in this very transaction — it has no approvals yet and holds no reservation —
+    so its facts may come from ``cache``, shared with the transaction's other fresh requests."""
     _, limits = policy.candidates_for(request.wallet, request.asset, request.destination)
-    return Facts(
-        balances=_balances(db, request.wallet),
-        velocity={
-            limit.id: velocity_counter(db, request, limit.per, limit.asset, limit.window_seconds, now=now)
+    shared = cache if cache is not None and fresh else None
+    if shared is not None:
+        balances = shared.balances(db, request.wallet)
+        address_book = shared.address_book(db, request.chain, request.destination)
+        velocity_ = {
+            limit.id: shared.velocity(db, request, limit.per, limit.asset, limit.window_seconds, now=now)
             for limit in limits
             if limit.kind == "velocity"
-        },
-        address_book=_address_book(db, request.chain, request.destination),
+        }
+    else:
+        balances = _balances(db, request.wallet)
+        address_book = _address_book(db, request.chain, request.destination)
+        velocity_ = {
+            limit.id: velocity_counter(db, request, limit.per, limit.asset, limit.window_seconds, now=now, cache=cache)
+            for limit in limits
+            if limit.kind == "velocity"
+        }
+    return Facts(
+        balances=balances,
+        velocity=velocity_,
+        address_book=address_book,
         screening=_screening(request, transaction, screen),
         transaction=transaction,
         approvals=()
@@ -79,29 +99,6 @@ def gather_facts(
         else _approvals(db, request.request_id, signing_hash, policy.digest, policy_version, now=now),
         screened_lists=screened_lists,
     )
-
-
-_W = Reservation.__table__.c
-_PER_COLUMNS = {"wallet": _W.wallet, "asset": _W.asset, "destination": _W.destination, "initiator": _W.initiator}
-_VELOCITY: dict[tuple[str, ...], Select[Any]] = {}
-
-
-def _velocity_statement(per: tuple[str, ...]) -> Select[Any]:
-    """One prebuilt statement per key combination: COUNT and the exact sums of the amount's limbs, per asset."""
-    statement = _VELOCITY.get(per)
-    if statement is None:
-        statement = (
-            select(_W.asset, func.count(), func.sum(_W.amount_l0), func.sum(_W.amount_l1), func.sum(_W.amount_l2))
-            .where(
-                _W.reserved_us > bindparam("since"),
-                _W.reserved_us <= bindparam("until"),
-                _W.request_id != bindparam("request_id"),
-                *(_PER_COLUMNS[key] == bindparam(f"per_{key}") for key in per),
-            )
-            .group_by(_W.asset)
-        )
-        _VELOCITY[per] = statement
-    return statement
 
 
 def velocity_counter(
@@ -112,26 +109,150 @@ def velocity_counter(
     window_seconds: int,
     *,
     now: datetime,
+    cache: FactCache | None = None,
 ) -> VelocityCounter:
-    """Reserved withdrawals in ``(now - window, now]`` sharing ``per`` with ``request``, this one excluded: one
-    index range of the reservations table, summed in SQL. Its cost grows with the reservations in the window
-    (measured in docs/benchmarks.md); the limits themselves keep that number bounded for count limits."""
-    parameters: dict[str, Any] = {
-        "since": to_us(window_start(now, window_seconds)),
-        "until": to_us(now),
-        "request_id": request.request_id,
-    }
-    parameters.update({f"per_{key}": getattr(request, key) for key in per})
-    count = amount = 0
-    for row_asset, rows, low, middle, high in db.execute(_velocity_statement(per), parameters):
-        count += rows
-        if asset is None or row_asset == asset:
-            amount += int(low) + (int(middle) << LIMB_BITS) + (int(high) << (2 * LIMB_BITS))
-    return VelocityCounter(count, amount)
+    """Reserved withdrawals in ``(now - window, now]`` sharing ``per`` with ``request``, this one excluded: from
+    the buckets of service/velocity.py and the window's edges, whatever the number of withdrawals in it."""
+    connection = _connection(db)
+    cache = cache if cache is not None else FactCache()
+    since, until = to_us(window_start(now, window_seconds)), to_us(now)
+    values = tuple(getattr(request, key) for key in per)
+    cache.register(connection, per, now_us=until)
+    by_asset = velocity.window_totals(connection, per, values, since, until)
+    found = connection.execute(_RESERVATION_OF, {"request_id": request.request_id}).mappings().first()
+    own = dict(found) if found is not None else None
+    if own is not None and _counted((per, values, since, until), own):
+        _add(by_asset, own, sign=-1)
+    return _counter(by_asset, asset)
 
 
-_BALANCES = select(Balance.asset, Balance.amount).where(Balance.wallet == bindparam("wallet"))
-_BOOK = (
+def _counter(by_asset: velocity.Totals, asset: str | None) -> VelocityCounter:
+    count = sum(counted for counted, _ in by_asset.values())
+    if asset is None:
+        return VelocityCounter(count, sum(amount for _, amount in by_asset.values()))
+    return VelocityCounter(count, by_asset[asset][1] if asset in by_asset else 0)
+
+
+def _connection(db: Session | Connection) -> Connection:
+    return db if isinstance(db, Connection) else db.connection()
+
+
+_VelocityKey = tuple[tuple[str, ...], tuple[str, ...], int, int]  # per, its values, since, until (microseconds)
+_RESERVATION_OF = select(
+    Reservation.request_id,
+    Reservation.wallet,
+    Reservation.asset,
+    Reservation.destination,
+    Reservation.initiator,
+    Reservation.reserved_us,
+    Reservation.amount,
+).where(Reservation.request_id == bindparam("request_id"))
+
+
+class FactCache:
+    """Facts shared by the decisions of one transaction (a group commit's batch decides many fresh ones), and the
+    reservations it changes.
+
+    Each balance, address-book entry and velocity key is read once, under the log's lock, so it cannot change
+    before commit except by this transaction. A fresh decision's reservation is written when the transaction
+    ends (``UnitOfWork.insert_later``): :meth:`reserved` counts it here, in memory, at once, and :meth:`write`
+    adds it to the velocity buckets with the others. A reservation changed in the database directly
+    (:meth:`changed`) updates the buckets at once and drops the counts, which are then read again."""
+
+    __slots__ = ("_balances", "_book", "_counts", "_registered", "_unwritten")
+
+    def __init__(self) -> None:
+        self._balances: dict[str, dict[tuple[str, str], int]] = {}
+        self._book: dict[tuple[str, str], dict[tuple[str, str], AddressBookEntry]] = {}
+        # per asset: [count, amount], for the reservations in the database plus those not yet written
+        self._counts: dict[_VelocityKey, velocity.Totals] = {}
+        self._registered: set[tuple[str, ...]] | None = None
+        self._unwritten: list[dict[str, Any]] = []
+
+    def balances(self, db: Session | Connection, wallet: str) -> dict[tuple[str, str], int]:
+        found = self._balances.get(wallet)
+        if found is None:
+            found = self._balances[wallet] = _balances(db, wallet)
+        return found
+
+    def address_book(
+        self, db: Session | Connection, chain: str, address: str
+    ) -> dict[tuple[str, str], AddressBookEntry]:
+        found = self._book.get((chain, address))
+        if found is None:
+            found = self._book[(chain, address)] = _address_book(db, chain, address)
+        return found
+
+    def velocity(
+        self,
+        db: Session | Connection,
+        request: WithdrawalRequest,
+        per: tuple[str, ...],
+        asset: str | None,
+        window_seconds: int,
+        *,
+        now: datetime,
+    ) -> VelocityCounter:
+        """:func:`velocity_counter` for a request that holds no reservation yet."""
+        since, until = to_us(window_start(now, window_seconds)), to_us(now)
+        values = tuple(getattr(request, key) for key in per)
+        key = (per, values, since, until)
+        by_asset = self._counts.get(key)
+        if by_asset is None:
+            connection = _connection(db)
+            self.register(connection, per, now_us=until)
+            by_asset = velocity.window_totals(connection, per, values, since, until)
+            for reservation in self._unwritten:
+                if _counted(key, reservation):
+                    _add(by_asset, reservation)
+            self._counts[key] = by_asset
+        return _counter(by_asset, asset)
+
+    def register(self, db: Connection, per: tuple[str, ...], *, now_us: int) -> None:
+        """Make sure the buckets of ``per`` are kept (filled from the reservations in the database; those not yet
+        written are added by :meth:`write`, like every other)."""
+        velocity.ensure_registered(db, per, self._known(db), now_us=now_us)
+
+    def reserved(self, reservation: dict[str, Any]) -> None:
+        """A reservation this transaction will write at its end: counted from now on. The caller's last step:
+        nothing may fail after it (nothing here is undone)."""
+        self._unwritten.append(reservation)
+        for key, by_asset in self._counts.items():
+            if _counted(key, reservation):
+                _add(by_asset, reservation)
+
+    def changed(self, db: Connection, changes: list[tuple[Mapping[str, Any], int]]) -> None:
+        """Reservations changed in the database: (reservation, +1 written / -1 deleted)."""
+        velocity.apply_changes(db, changes, self._known(db))
+        self._counts.clear()
+
+    def write(self, db: Connection) -> None:
+        """Add the reservations written at the end of the transaction to the buckets."""
+        if self._unwritten:
+            velocity.apply_changes(db, [(reservation, 1) for reservation in self._unwritten], self._known(db))
+            self._unwritten.clear()
+
+    def _known(self, db: Connection) -> set[tuple[str, ...]]:
+        if self._registered is None:
+            self._registered = velocity.registered(db)
+        return self._registered
+
+
+def _counted(key: _VelocityKey, reservation: Mapping[str, Any]) -> bool:
+    per, values, since, until = key
+    return since < reservation["reserved_us"] <= until and all(
+        reservation[name] == value for name, value in zip(per, values, strict=True)
+    )
+
+
+def _add(by_asset: velocity.Totals, reservation: Mapping[str, Any], *, sign: int = 1) -> None:
+    counted = by_asset.setdefault(reservation["asset"], [0, 0])
+    counted[0] += sign
+    counted[1] += sign * int(reservation["amount"])
+
+
+_BALANCES = Prepared(select(Balance.asset, Balance.amount).where(Balance.wallet == bindparam("wallet")))
+_BOOK = Prepared(
     select(AddressBookRow.label, AddressBookRow.effective_us, AddressBookRow.approved_by)
     .where(
         AddressBookRow.chain == bindparam("chain"),
@@ -157,19 +278,21 @@ _APPROVALS = (
 
 
 def _balances(db: Session | Connection, wallet: str) -> dict[tuple[str, str], int]:
-    return {(wallet, asset): int(amount) for asset, amount in db.execute(_BALANCES, {"wallet": wallet})}
+    rows = _BALANCES.rows(_connection(db), {"wallet": wallet})
+    return {(wallet, asset): int(amount) for asset, amount in rows}
 
 
 def _address_book(db: Session | Connection, chain: str, address: str) -> dict[tuple[str, str], AddressBookEntry]:
-    row = db.execute(_BOOK, {"chain": chain, "address": address}).first()
-    if row is None:
+    found = _BOOK.first(_connection(db), {"chain": chain, "address": address})
+    if found is None:
         return {}
+    label, effective_us, approved_by = found
     entry = AddressBookEntry(
         chain=chain,
         address=address,
-        label=row.label,
-        added_at=from_us(row.effective_us),
-        approved_by=tuple(orjson.loads(row.approved_by)),
+        label=label,
+        added_at=from_us(effective_us),
+        approved_by=tuple(orjson.loads(approved_by)),
     )
     return {(chain, address): entry}
 

@@ -193,17 +193,29 @@ class Authenticator:
         self._lock = threading.Lock()
 
     def __call__(self, token: str, *, now: datetime) -> Principal:
-        if self.ttl_seconds <= 0:
-            return authenticate(self.engine, token, now=now)
-        key = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
-        moment = self.monotonic()
-        with self._lock:
-            seen = self._seen.get(key)
-        if seen is not None and moment - seen[0] < self.ttl_seconds:
-            return seen[1]
+        remembered = self.remembered(token)
+        if remembered is not None:
+            return remembered
         principal = authenticate(self.engine, token, now=now)
+        if self.ttl_seconds <= 0:
+            return principal
+        key, moment = _token_key(token), self.monotonic()
         with self._lock:
             if len(self._seen) > 10_000:  # many keys, or someone cycling through valid ones: start afresh
                 self._seen.clear()
             self._seen[key] = (moment, principal)
         return principal
+
+    def remembered(self, token: str) -> Principal | None:
+        """The principal of a key seen valid less than ``ttl_seconds`` ago, without the database; else None."""
+        if self.ttl_seconds <= 0:
+            return None
+        with self._lock:
+            seen = self._seen.get(_token_key(token))
+        if seen is not None and self.monotonic() - seen[0] < self.ttl_seconds:
+            return seen[1]
+        return None
+
+
+def _token_key(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()

@@ -12,7 +12,7 @@ from threading import Lock
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine, Table, bindparam, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,9 @@ from mamori.audit.store import AuditLog
 from mamori.errors import MamoriError
 from mamori.policy.model import Policy
 from mamori.policy.parse import load_policy_text
+from mamori.service.facts import FactCache
+from mamori.store.bulk import insert_rows
+from mamori.store.direct import Prepared, pipeline
 from mamori.store.guard_models import PolicyVersion
 
 
@@ -41,19 +44,37 @@ Row = TypeVar("Row")
 @dataclass(slots=True)
 class UnitOfWork:
     """One transaction. Audit entries are staged by :meth:`record` and written together just before commit;
-    their sequence numbers are known at once, because the log's lock is held from the start (writes only)."""
+    their sequence numbers are known at once, because the log's lock is held from the start (writes only).
+    Rows given to :meth:`insert_later` are written then too, one statement per table.
 
-    session: Session
+    The transaction is the ``connection``'s; an ORM :attr:`session` joins it the first time one is asked for (the
+    hot path — a group commit of fresh submissions — needs none, and spares its bookkeeping)."""
+
+    connection: Connection
     log: AuditLog
     now: datetime
     next_seq: int = 0
     pending: list[tuple[str, dict[str, Any], datetime]] = field(default_factory=list)
     writable: bool = True
+    later: list[tuple[Table, dict[str, Any]]] = field(default_factory=list)
+    facts: FactCache = field(default_factory=FactCache)
+    _session: Session | None = None
 
     @property
-    def connection(self) -> Connection:
-        """The transaction's connection, for Core statements on the hot path (no ORM bookkeeping)."""
-        return self.session.connection()
+    def session(self) -> Session:
+        """An ORM session in this transaction (flushed before the transaction ends, never committing it)."""
+        if self._session is None:
+            self._session = Session(bind=self.connection)  # joins the transaction, never commits it
+        return self._session
+
+    def flush(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     def fetch(self, model: type[Row], key: str, *, what: str) -> Row:
         """The row of ``model`` with primary key ``key``, or NOT_FOUND (also for text no row can be keyed by)."""
@@ -69,6 +90,31 @@ class UnitOfWork:
         self.pending.append((kind, payload, self.now))
         return self.next_seq + len(self.pending) - 1
 
+    def insert_later(self, table: Table, row: dict[str, Any]) -> None:
+        """Insert ``row`` (every column it stores, store/bulk.py) at commit, with the other rows of its table in one
+        statement; tables are written in the order they were first given (one referred to by another first)."""
+        if not self.writable:
+            raise MamoriError("INTERNAL_ERROR", reason="a row inserted in a read-only transaction")
+        self.later.append((table, row))
+
+    def mark(self) -> tuple[int, int]:
+        """Where the staged entries and rows end now, to drop what a failed step staged after it (:meth:`undo`)."""
+        return len(self.pending), len(self.later)
+
+    def undo(self, mark: tuple[int, int]) -> None:
+        del self.pending[mark[0] :]
+        del self.later[mark[1] :]
+
+    def write_later(self) -> None:
+        by_table: dict[Table, list[dict[str, Any]]] = {}
+        for table, row in self.later:
+            by_table.setdefault(table, []).append(row)
+        self.later.clear()
+        connection = self.connection
+        for table, rows in by_table.items():
+            insert_rows(connection, table, rows)
+        self.facts.write(connection)
+
 
 class PolicyCache:
     """Parsed policy versions by number: a version's text never changes, so it is parsed (and read) once."""
@@ -78,9 +124,9 @@ class PolicyCache:
         self._lock = Lock()
         self.last: Policy | None = None  # the policy last seen active, for checks made before a transaction
 
-    def active(self, session: Session) -> tuple[int, Policy]:
-        connection = session.connection()
-        version = connection.execute(_ACTIVE_VERSION).scalar()
+    def active(self, db: Session | Connection) -> tuple[int, Policy]:
+        connection = db if isinstance(db, Connection) else db.connection()
+        version = _ACTIVE_VERSION.scalar(connection, {})
         if version is None:
             raise MamoriError("GUARD_NOT_INITIALISED")
         with self._lock:
@@ -99,7 +145,7 @@ class PolicyCache:
             return policy
 
 
-_ACTIVE_VERSION = select(PolicyVersion.version).where(PolicyVersion.status == "active")
+_ACTIVE_VERSION = Prepared(select(PolicyVersion.version).where(PolicyVersion.status == "active"))
 _VERSION_TEXT = select(PolicyVersion.text).where(PolicyVersion.version == bindparam("version"))
 _READ_ONLY: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
 # The Merkle frontier after this process's last commit, by engine: (log size, complete subtrees' hashes).
@@ -121,23 +167,30 @@ def unit_of_work(engine: Engine, now: datetime, *, write: bool = True) -> Iterat
     moves ``now`` to the log's last entry if that is later: the caller read its clock before it got the lock, and
     transactions committed in between wrote (and reserved) at later times that counters bounded by ``now`` would
     miss. Every write is stamped in its audit entries, so time then follows the log's order."""
+    work: UnitOfWork | None = None
     try:
-        with Session(engine if write else _read_only(engine)) as session, session.begin():
-            log = AuditLog(session.connection())
+        with (engine if write else _read_only(engine)).connect() as connection, connection.begin():
+            log = AuditLog(connection)
             if not write:
-                yield UnitOfWork(session, log, now, writable=False)
+                work = UnitOfWork(connection, log, now, writable=False)
+                yield work
                 return
             log.lock()
             size, last = log.last_entry()
-            work = UnitOfWork(session, log, max(now, last) if last is not None else now, next_seq=size)
+            work = UnitOfWork(connection, log, max(now, last) if last is not None else now, next_seq=size)
             yield work
-            session.flush()
+            work.flush()
             known = _FRONTIERS.get(engine)
-            frontier = log.append_many(
-                work.pending, start=size, frontier=known[1] if known is not None and known[0] == size else None
-            )
+            # Read before the pipeline: inside it, results come back only at its end.
+            start = known[1] if known is not None and known[0] == size else log.frontier(size)
+            with pipeline(work.connection):
+                work.write_later()
+                frontier = log.append_many(work.pending, start=size, frontier=start)
         # Committed: the next transaction of this process starts from this frontier if no other wrote since.
         _FRONTIERS[engine] = (size + len(work.pending), frontier)
     except OperationalError as exc:
         # Lost connection, lock timeout, disk full: the transaction rolled back; nothing was changed.
         raise MamoriError("SERVICE_UNAVAILABLE", reason=type(exc.orig).__name__ if exc.orig else "database") from exc
+    finally:
+        if work is not None:
+            work.close()

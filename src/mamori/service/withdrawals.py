@@ -8,6 +8,7 @@ replayed approval) is committed first and raised after.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any, cast
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, select
 
 from mamori.errors import InputError, MamoriError
 from mamori.guard import GuardError, format_utc, require_text
@@ -39,7 +40,16 @@ from mamori.service.batching import GroupCommit
 from mamori.service.facts import RESERVING, Screen, from_us, gather_facts, to_us
 from mamori.service.governance import active_approver_key
 from mamori.service.state import PolicyCache, UnitOfWork, unit_of_work
-from mamori.store.guard_models import MAX_AMOUNT, Balance, Release, Reservation, Withdrawal, WithdrawalApproval
+from mamori.store.direct import run
+from mamori.store.guard_models import (
+    MAX_AMOUNT,
+    Balance,
+    Release,
+    Reservation,
+    Withdrawal,
+    WithdrawalApproval,
+    amount_limbs,
+)
 from mamori.verify.registry import ContractRegistry
 
 MAX_APPROVAL_TTL = timedelta(hours=24)
@@ -94,10 +104,15 @@ class WithdrawalService:
     def submit(self, principal: Principal, document: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
         """Store a request signed by the system of record; with ``transaction`` in it, decide it at once."""
         item = self.prepare(principal, document, now=now)
-        outcome = self.batcher.run(item) if self.batcher is not None else self._submit_alone(item)
-        if isinstance(outcome, _Refusal):
-            raise outcome.error
-        return outcome
+        return self.batcher.run(item) if self.batcher is not None else self._submit_alone(item)
+
+    async def submit_async(self, principal: Principal, document: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+        """:meth:`submit` for the event loop: the checks before the transaction run here (they take a fraction of
+        a millisecond), the decision on the group commit's writer thread, while the loop serves other requests."""
+        item = self.prepare(principal, document, now=now)
+        if self.batcher is not None:
+            return await self.batcher.run_async(item)
+        return await asyncio.to_thread(self._submit_alone, item)
 
     def prepare(self, principal: Principal, document: Mapping[str, Any], *, now: datetime) -> Submission:
         """Everything about a submission that needs no transaction: permission, parsing, the signature check."""
@@ -122,33 +137,49 @@ class WithdrawalService:
             now=now,
         )
 
-    def _submit_alone(self, item: Submission) -> dict[str, Any] | _Refusal:
-        with unit_of_work(self.engine, item.now) as work:
-            return self._submit_in(work, item, self.policies.active(work.session))
+    def _submit_alone(self, item: Submission) -> dict[str, Any]:
+        outcome = self.submit_batch([item])[0]
+        if isinstance(outcome, MamoriError):
+            raise outcome
+        return outcome
 
     def submit_batch(self, items: list[Submission]) -> list[dict[str, Any] | MamoriError]:
         """Decide several submissions in one transaction: one lock, one frontier read, one commit (group commit).
 
-        A submission writes nothing to the database until its last step — its audit entries are staged in memory
-        and its rows are inserted at the very end (``_submit_in``) — so one that fails before then is undone by
-        dropping its staged entries, and leaves the others, and the log, as they were. A failure of the database
-        itself fails the whole transaction, and every submission of the batch gets the error.
+        A submission writes nothing to the database until the transaction ends: its audit entries are staged in
+        memory and its rows given to ``insert_later`` as its very last step (``_submit_in``), so one that fails
+        is undone by dropping what it staged, and leaves the others, and the log, as they were. Its facts are
+        read through the transaction's ``FactCache``, which counts the reservations of the submissions decided
+        before it. A failure of the database itself fails the whole transaction, and every submission of the
+        batch gets the error.
         """
         results: list[dict[str, Any] | MamoriError] = []
         with unit_of_work(self.engine, max(item.now for item in items)) as work:
-            active = self.policies.active(work.session)
+            active = self.policies.active(work.connection)
+            ids = list({item.request.request_id for item in items})
+            known = _digests_of(work.connection, ids)
+            answered: dict[str, dict[str, Any]] = {}  # request id -> answer, for a repeat in this same batch
             for item in items:
-                staged = len(work.pending)
+                mark = work.mark()
                 try:
-                    outcome = self._submit_in(work, item, active)
+                    outcome = self._submit_in(work, item, active, known, answered)
                 except MamoriError as exc:
-                    del work.pending[staged:]
+                    work.undo(mark)
                     results.append(exc)
                     continue
                 results.append(outcome.error if isinstance(outcome, _Refusal) else outcome)
         return results
 
-    def _submit_in(self, work: UnitOfWork, item: Submission, active: tuple[int, Policy]) -> dict[str, Any] | _Refusal:
+    def _submit_in(
+        self,
+        work: UnitOfWork,
+        item: Submission,
+        active: tuple[int, Policy],
+        known: dict[str, str],
+        answered: dict[str, dict[str, Any]],
+    ) -> dict[str, Any] | _Refusal:
+        """One submission of a batch. ``known``: request id -> digest of the requests stored before the batch or
+        decided earlier in it (updated here); ``answered``: the answers given earlier in the batch."""
         principal, request, document, stored, digest, now = (
             item.principal,
             item.request,
@@ -161,7 +192,7 @@ class WithdrawalService:
         version, policy = active
         keys = {key.id: key.ed25519 for key in policy.system_of_record}
         problem = signature_problem(request, keys)
-        existing = work.connection.execute(_DIGEST_OF, {"request_id": request.request_id}).scalar()
+        existing = known.get(request.request_id)
         if problem is not None:
             code, key_id = problem
             work.record(
@@ -173,7 +204,9 @@ class WithdrawalService:
         elif existing is not None:
             if existing != digest:
                 raise MamoriError("REQUEST_ID_REUSED", request_id=request.request_id)
-            outcome = self._view(work, self._get(work, request.request_id))  # a retry: the same answer
+            # A retry: the same answer (the request was stored before this batch, or earlier in it).
+            earlier = answered.get(request.request_id)
+            outcome = earlier if earlier is not None else self._view(work, self._get(work, request.request_id))
         else:
             row = Withdrawal(
                 request_id=request.request_id,
@@ -203,13 +236,18 @@ class WithdrawalService:
             release = None
             if request.transaction is not None:
                 release = self._attach(work, row, request, document["transaction"], policy, version, fresh=True)
-            # Written once, decided, and last: nothing above wrote to the database (submit_batch relies on it).
-            # The hot path of the guard, in Core statements (no ORM bookkeeping).
-            work.connection.execute(_INSERT_WITHDRAWAL, _columns(row))
-            _sync_reservation(work, row, was_reserved=False)
-            if release is not None:
-                work.connection.execute(_INSERT_RELEASE, release)
             outcome = self._view(work, row, fresh=release or {})
+            # The last step, which cannot fail: the rows, written when the transaction ends (submit_batch relies
+            # on it). The hot path of the guard, in Core statements (no ORM bookkeeping).
+            work.insert_later(_WITHDRAWALS, _columns(row))
+            if row.reserved_us is not None:
+                reservation = _reservation(row, row.reserved_us)
+                work.insert_later(_RESERVATIONS, reservation | amount_limbs(int(row.amount)))
+                work.facts.reserved(reservation)
+            if release is not None:
+                work.insert_later(_RELEASES, release)
+            known[request.request_id] = digest
+            answered[request.request_id] = outcome
         return outcome
 
     def attach(
@@ -325,9 +363,8 @@ class WithdrawalService:
             # A released withdrawal may already be signed: cancelling it would free its reservation falsely.
             if row.status not in ("awaiting_transaction", "pending_approval"):
                 raise _conflict(row, "cancel")
-            was_reserved = row.reserved_us is not None
             row.status, row.reserved_us = "cancelled", None
-            _sync_reservation(work, row, was_reserved=was_reserved)
+            _sync_reservation(work, row)
             work.record("withdrawal.cancelled", {"request_id": request_id, "by": principal.key_id})
             work.session.flush()
             return self._view(work, row)
@@ -415,6 +452,7 @@ class WithdrawalService:
                 screened_lists=self.screened_lists,
                 policy_version=version,
                 fresh=fresh,
+                cache=work.facts,
             )
             verdict = evaluate(request, policy, facts, now=now)
         if verdict.decision == "allow" and signing_hash is None:
@@ -427,7 +465,6 @@ class WithdrawalService:
                 policy.digest,
                 request.request_id,
             )
-        was_reserved = row.reserved_us is not None
         row.verdict = orjson.dumps(verdict.to_json())
         row.decided_us = to_us(now)
         row.policy_version = version
@@ -441,7 +478,7 @@ class WithdrawalService:
             released = verdict.decision == "allow"
             row.reserved_us = to_us(now) if released or row.reserved_us is None else row.reserved_us
         if not fresh:  # a fresh row is written, with its reservation, at the very end (_submit_in)
-            _sync_reservation(work, row, was_reserved=was_reserved)
+            _sync_reservation(work, row)
         work.record(
             "withdrawal.decided",
             {
@@ -643,9 +680,12 @@ def _canonical(document: Mapping[str, Any]) -> bytes:
 
 
 _WITHDRAWALS = cast(Table, Withdrawal.__table__)
-_INSERT_WITHDRAWAL = insert(_WITHDRAWALS)
-_INSERT_RELEASE = insert(cast(Table, Release.__table__))
-_DIGEST_OF = select(Withdrawal.request_digest).where(Withdrawal.request_id == bindparam("request_id"))
+_RESERVATIONS = cast(Table, Reservation.__table__)
+_RELEASES = cast(Table, Release.__table__)
+_INSERT_RELEASE = insert(_RELEASES)
+_DIGESTS_OF = select(Withdrawal.request_id, Withdrawal.request_digest).where(
+    Withdrawal.request_id.in_(bindparam("request_ids", expanding=True))
+)
 _APPROVALS_OF = (
     select(WithdrawalApproval.approver, WithdrawalApproval.signing_hash, WithdrawalApproval.at_us)
     .where(WithdrawalApproval.request_id == bindparam("request_id"))
@@ -653,40 +693,64 @@ _APPROVALS_OF = (
 )
 
 
+def _digests_of(connection: Connection, request_ids: list[str]) -> dict[str, str]:
+    """Request id -> digest of those of ``request_ids`` already stored. On PostgreSQL one statement text for any
+    number of ids (``= ANY``), which the server prepares once."""
+    if connection.dialect.name == "postgresql":
+        return dict(run(connection, _DIGESTS_ANY, {"request_ids": request_ids}))
+    return dict(connection.execute(_DIGESTS_OF, {"request_ids": request_ids}).all())
+
+
+_DIGESTS_ANY = "SELECT request_id, request_digest FROM guard_withdrawals WHERE request_id = ANY(%(request_ids)s)"
+
+
 def _columns(row: Withdrawal) -> dict[str, Any]:
     """The values of a withdrawal built in memory (never added to the session), for one Core insert."""
     return {column.key: getattr(row, column.key) for column in _WITHDRAWALS.columns}
 
 
-_INSERT_RESERVATION = insert(cast(Table, Reservation.__table__))
-_DELETE_RESERVATION = delete(cast(Table, Reservation.__table__)).where(
-    Reservation.request_id == bindparam("request_id")
-)
+_INSERT_RESERVATION = insert(_RESERVATIONS)
+_DELETE_RESERVATION = delete(_RESERVATIONS).where(Reservation.request_id == bindparam("request_id"))
 
 
-_MOVE_RESERVATION = (
-    update(cast(Table, Reservation.__table__))
-    .where(Reservation.request_id == bindparam("held_by"))
-    .values(reserved_us=bindparam("moved_to"))
-)
+_RESERVATION_OF = select(
+    Reservation.request_id,
+    Reservation.wallet,
+    Reservation.asset,
+    Reservation.destination,
+    Reservation.initiator,
+    Reservation.reserved_us,
+    Reservation.amount,
+).where(Reservation.request_id == bindparam("request_id"))
 
 
-def _sync_reservation(work: UnitOfWork, row: Withdrawal, *, was_reserved: bool) -> None:
-    """Keep the reservations table (what the velocity counters read) in step with the withdrawal's hold."""
-    if row.reserved_us is not None and not was_reserved:
-        work.connection.execute(
-            _INSERT_RESERVATION,
-            {
-                "request_id": row.request_id,
-                "wallet": row.wallet,
-                "asset": row.asset,
-                "destination": row.destination,
-                "initiator": row.initiator,
-                "reserved_us": row.reserved_us,
-                "amount": row.amount,
-            },
-        )
-    elif row.reserved_us is None and was_reserved:
-        work.connection.execute(_DELETE_RESERVATION, {"request_id": row.request_id})
-    elif row.reserved_us is not None:
-        work.connection.execute(_MOVE_RESERVATION, {"held_by": row.request_id, "moved_to": row.reserved_us})
+def _reservation(row: Withdrawal, reserved_us: int) -> dict[str, Any]:
+    return {
+        "request_id": row.request_id,
+        "wallet": row.wallet,
+        "asset": row.asset,
+        "destination": row.destination,
+        "initiator": row.initiator,
+        "reserved_us": reserved_us,
+        "amount": row.amount,
+    }
+
+
+def _sync_reservation(work: UnitOfWork, row: Withdrawal) -> None:
+    """Keep the reservations table (what the velocity counters read) and its buckets in step with the withdrawal's
+    hold: the hold as stored is replaced by the hold as it is now."""
+    connection = work.connection
+    found = connection.execute(_RESERVATION_OF, {"request_id": row.request_id}).mappings().first()
+    held = dict(found) if found is not None else None
+    holds = _reservation(row, row.reserved_us) if row.reserved_us is not None else None
+    if held is not None and holds is not None and held["reserved_us"] == holds["reserved_us"]:
+        return
+    changes: list[tuple[Mapping[str, Any], int]] = []
+    if held is not None:
+        connection.execute(_DELETE_RESERVATION, {"request_id": row.request_id})
+        changes.append((held, -1))
+    if holds is not None:
+        connection.execute(_INSERT_RESERVATION, holds | amount_limbs(int(row.amount)))
+        changes.append((holds, 1))
+    if changes:
+        work.facts.changed(connection, changes)

@@ -112,6 +112,12 @@ LIMB_BITS = 40
 MAX_AMOUNT = 1 << (3 * LIMB_BITS)  # 2**120 base units: about 1.3e18 ETH; larger amounts are refused
 
 
+def amount_limbs(amount: int) -> dict[str, int]:
+    """The ``amount_l0`` … ``amount_l2`` columns of a reservation of ``amount`` (for inserts that skip defaults)."""
+    mask = (1 << LIMB_BITS) - 1
+    return {f"amount_l{index}": (amount >> (LIMB_BITS * index)) & mask for index in range(3)}
+
+
 def _limb(index: int) -> Callable[[DefaultExecutionContext], int]:
     """Column default: limb ``index`` of the row's ``amount``. SQL sums the limbs exactly (each sum stays far below
     2**63 for millions of rows), where SQLite cannot sum the 80-digit amounts themselves."""
@@ -175,7 +181,40 @@ class Reservation(Base):
     amount_l1: Mapped[int] = mapped_column(BigInteger, default=_limb(1))  # bits 40-79
     amount_l2: Mapped[int] = mapped_column(BigInteger, default=_limb(2))  # bits 80-119
 
-    __table_args__ = (Index("ix_guard_reservations_wallet_reserved", "wallet", "reserved_us"),)
+    __table_args__ = (
+        Index("ix_guard_reservations_wallet_reserved", "wallet", "reserved_us"),
+        Index("ix_guard_reservations_reserved", "reserved_us"),  # the edges of a bucketed window (velocity.py)
+    )
+
+
+class VelocityScope(Base):
+    """A key combination of velocity limits (``per``, e.g. "wallet,asset") whose buckets are kept: registered, and
+    filled from the reservations, the first time a limit with that ``per`` is counted (service/velocity.py)."""
+
+    __tablename__ = "guard_velocity_scopes"
+
+    per: Mapped[str] = mapped_column(String(64), primary_key=True)
+    registered_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class VelocityBucket(Base):
+    """Reservations summed per scope, asset and aligned time bucket (1 s, 1 min, 1 h: ``level`` 0, 1, 2), so that
+    a velocity counter reads a few hundred buckets whatever the number of withdrawals in its window.
+
+    ``scope``: SHA-256 (first 16 bytes, hex) of the ``per`` names and their values. The amount is kept as three
+    40-bit limbs that an upsert adds with carries (``l2`` takes what is above 80 bits), so it stays exact.
+    """
+
+    __tablename__ = "guard_velocity_buckets"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    start_us: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    asset: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    l0: Mapped[int] = mapped_column(BigInteger)
+    l1: Mapped[int] = mapped_column(BigInteger)
+    l2: Mapped[int] = mapped_column(BigInteger)
 
 
 class WithdrawalApproval(Base):

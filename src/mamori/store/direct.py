@@ -1,0 +1,110 @@
+"""Statements of the guard's hot path, run on the driver's own cursor inside SQLAlchemy's transaction.
+
+A decision reads a dozen small things (the log's end, the active policy, balances, the address book, velocity
+buckets) and writes a few rows. Through SQLAlchemy's ``Connection.execute`` each statement costs 40-150 µs of
+Python around a SQLite query that itself takes 1-20 µs (docs/benchmarks.md): the compile-cache lookup, parameter
+and result processing, the result object. A :class:`Prepared` statement is compiled once per dialect into the
+driver's SQL with named parameters and executed on the connection's driver cursor, in the same transaction.
+
+Values go in and come out as the driver has them — text, integers, bytes, None; ``Decimal`` for PostgreSQL's
+sums — so only statements over such columns belong here (no datetimes). Driver errors are wrapped as SQLAlchemy's
+(``OperationalError`` for a lost connection or a lock timeout), like everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from mamori.errors import MamoriError
+
+# The dialects compiled for: SQLite's named ``:name`` and psycopg's ``%(name)s`` parameters take a mapping.
+_COMPILERS: dict[str, Dialect] = {
+    "sqlite": sqlite.dialect(paramstyle="named"),
+    "postgresql": postgresql.psycopg.dialect(paramstyle="pyformat"),  # type: ignore[no-untyped-call]
+}
+
+
+class Prepared:
+    """A Core statement run on the driver's cursor. Bound values given in the statement (``.limit(1)``) are kept;
+    the caller gives the others by name."""
+
+    __slots__ = ("_compiled", "statement")
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def sql(self, dialect_name: str) -> tuple[str, dict[str, Any]]:
+        """The driver's SQL for ``dialect_name`` and the values bound in the statement itself."""
+        found = self._compiled.get(dialect_name)
+        if found is None:
+            compiler = _COMPILERS.get(dialect_name)
+            if compiler is None:
+                raise MamoriError("INTERNAL_ERROR", reason=f"no direct statements for the {dialect_name} dialect")
+            compiled = self.statement.compile(dialect=compiler)
+            if not isinstance(compiled, SQLCompiler):
+                raise MamoriError("INTERNAL_ERROR", reason="only SQL statements can be prepared")
+            if compiled.literal_execute_params or compiled.post_compile_params:
+                raise MamoriError("INTERNAL_ERROR", reason="an expanding parameter cannot be prepared once")
+            bound = {name: value for name, value in compiled.params.items() if value is not None}
+            found = self._compiled[dialect_name] = (str(compiled), bound)
+        return found
+
+    def rows(self, connection: Connection, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        sql, bound = self.sql(connection.dialect.name)
+        return run(connection, sql, {**bound, **parameters} if bound else parameters)
+
+    def first(self, connection: Connection, parameters: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        found = self.rows(connection, parameters)
+        return found[0] if found else None
+
+    def scalar(self, connection: Connection, parameters: Mapping[str, Any]) -> Any:
+        found = self.first(connection, parameters)
+        return found[0] if found is not None else None
+
+
+def run(connection: Connection, sql: str, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Execute ``sql`` (the driver's own, named parameters) with ``parameters``; every row it returns."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, parameters)
+        return cursor.fetchall() if cursor.description is not None else []
+    except connection.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
+        raise DBAPIError.instance(sql, parameters, exc, connection.dialect.dbapi.Error) from exc  # type: ignore[union-attr]
+    finally:
+        cursor.close()
+
+
+def run_many(connection: Connection, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Execute ``sql`` once per row of ``rows`` in one driver call (``executemany``)."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+    except connection.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
+        raise DBAPIError.instance(sql, rows, exc, connection.dialect.dbapi.Error) from exc  # type: ignore[union-attr]
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def pipeline(connection: Connection) -> Iterator[None]:
+    """On PostgreSQL, what runs inside goes to the server together (psycopg's pipeline mode): the writes that end a
+    transaction cost one round trip instead of one each. Elsewhere (SQLite is in-process) nothing changes."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    dbapi_error = connection.dialect.dbapi.Error  # type: ignore[union-attr]
+    try:
+        with connection.connection.driver_connection.pipeline():  # type: ignore[union-attr]
+            yield
+    except dbapi_error as exc:
+        raise DBAPIError.instance("pipeline", None, exc, dbapi_error) from exc
