@@ -347,7 +347,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16, help="closed-loop concurrent clients and floor threads")
     parser.add_argument("--saturation-seconds", type=float, default=10.0)
     parser.add_argument("--floor-seconds", type=float, default=5.0, help="durability floor length")
-    parser.add_argument("--cap", type=float, default=600.0, help="most decisions/s the closed loop can consume")
+    parser.add_argument("--cap", type=float, default=1500.0, help="most decisions/s the closed loop can consume")
     parser.add_argument("--max-in-flight", type=int, default=200, help="open loop: unanswered requests at most")
     parser.add_argument(
         "--fraction", type=float, default=0.5, help="sustained open loop: share of the closed loop's rate"

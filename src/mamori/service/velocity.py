@@ -24,7 +24,7 @@ import orjson
 from sqlalchemy import Connection, Select, Table, bindparam, func, insert, or_, select, union_all
 
 from mamori.store.bulk import insert_rows
-from mamori.store.direct import Prepared
+from mamori.store.direct import Prepared, run
 from mamori.store.guard_models import LIMB_BITS, Reservation, VelocityBucket, VelocityScope
 
 # Bucket sizes in microseconds: 10 ms, 100 ms, 1 s, 10 s, 1 min, 10 min, 1 h. Each divides the next, in small
@@ -186,6 +186,18 @@ def scan_totals(
 def window_totals(db: Connection, per: tuple[str, ...], values: Sequence[str], since_us: int, until_us: int) -> Totals:
     """Reservations sharing ``values`` of ``per`` with ``reserved_us`` in ``(since_us, until_us]``, per asset, from
     the buckets and the two edges. ``per`` must be registered (:func:`ensure_registered`)."""
+    return totals_of(run(db, *window_query(db, per, values, since_us, until_us)))
+
+
+def totals_of(rows: Iterable[Any]) -> Totals:
+    """What :func:`window_query`'s statement returned, per asset."""
+    return _sum_into({}, rows)
+
+
+def window_query(
+    db: Connection, per: tuple[str, ...], values: Sequence[str], since_us: int, until_us: int
+) -> tuple[str, Mapping[str, Any]]:
+    """The statement of :func:`window_totals` and its parameters (to run with others, ``direct.run_all``)."""
     pieces = cover(since_us + 1, until_us + 1)
     runs = [piece for piece in pieces if piece[0] != RAW]
     parameters = _parameters(per, values, [(low, high) for level, low, high in pieces if level == RAW])
@@ -193,7 +205,7 @@ def window_totals(db: Connection, per: tuple[str, ...], values: Sequence[str], s
     padded = [*runs, *([(RAW, 0, 0)] * (_BUCKET_SLOTS - len(runs)))]
     for i, (level, first, last) in enumerate(padded):
         parameters[f"level_{i}"], parameters[f"first_{i}"], parameters[f"last_{i}"] = level, first, last
-    return _sum_into({}, _window_statement(per, db.dialect.name).rows(db, parameters))
+    return _window_statement(per, db.dialect.name).bind(db, parameters)
 
 
 # --- keeping the buckets ------------------------------------------------------------------------------------------

@@ -158,6 +158,8 @@ class WithdrawalService:
             active = self.policies.active(work.connection)
             ids = list({item.request.request_id for item in items})
             known = _digests_of(work.connection, ids)
+            fresh = [item.request for item in items if item.request.request_id not in known]
+            work.facts.prefetch(work.connection, active[1], fresh, now=work.now)
             answered: dict[str, dict[str, Any]] = {}  # request id -> answer, for a repeat in this same batch
             for item in items:
                 mark = work.mark()

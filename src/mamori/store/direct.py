@@ -60,8 +60,12 @@ class Prepared:
         return found
 
     def rows(self, connection: Connection, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        return run(connection, *self.bind(connection, parameters))
+
+    def bind(self, connection: Connection, parameters: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+        """The SQL and every parameter, to run with :func:`run_all`."""
         sql, bound = self.sql(connection.dialect.name)
-        return run(connection, sql, {**bound, **parameters} if bound else parameters)
+        return sql, ({**bound, **parameters} if bound else parameters)
 
     def first(self, connection: Connection, parameters: Mapping[str, Any]) -> tuple[Any, ...] | None:
         found = self.rows(connection, parameters)
@@ -82,6 +86,28 @@ def run(connection: Connection, sql: str, parameters: Mapping[str, Any]) -> list
         raise DBAPIError.instance(sql, parameters, exc, connection.dialect.dbapi.Error) from exc  # type: ignore[union-attr]
     finally:
         cursor.close()
+
+
+def run_all(connection: Connection, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[tuple[Any, ...]]]:
+    """The rows of each of ``statements``, run in order. On PostgreSQL they go to the server together (one round
+    trip instead of one each); none may depend on another's result."""
+    if connection.dialect.name != "postgresql" or len(statements) < 2:
+        return [run(connection, sql, parameters) for sql, parameters in statements]
+    driver = connection.connection.driver_connection
+    dbapi_error = connection.dialect.dbapi.Error  # type: ignore[union-attr]
+    cursors = []
+    try:
+        with driver.pipeline():  # type: ignore[union-attr]
+            for sql, parameters in statements:
+                cursor = driver.cursor()  # type: ignore[union-attr]
+                cursors.append(cursor)
+                cursor.execute(sql, parameters)
+        return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
+    except dbapi_error as exc:
+        raise DBAPIError.instance("pipeline", None, exc, dbapi_error) from exc
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 def run_many(connection: Connection, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
