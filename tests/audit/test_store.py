@@ -401,3 +401,18 @@ def test_append_many_writes_what_append_writes(engine: Engine, tmp_path: Any) ->
     with engine.connect() as connection:
         assert AuditLog(connection).last_entry() == (45, (NOW + timedelta(seconds=44)).astimezone(UTC))
     reference.dispose()
+
+
+def test_the_locked_read_of_the_log_s_end_equals_the_plain_one(engine: Engine) -> None:
+    """lock_and_last_entry (the driver's cursor; on PostgreSQL the lock and the read in one round trip) reads the
+    same size and time, to the microsecond, as last_entry through SQLAlchemy — also on an empty log."""
+    with engine.begin() as connection:
+        log = AuditLog(connection)
+        assert log.lock_and_last_entry() == log.last_entry() == (0, None)
+        for micros in (0, 1, 999_999, 123_456):
+            log.append("test.entry", {"n": micros}, now=datetime(2026, 3, 3, 2, 0, 0, micros, tzinfo=UTC))
+            size, at = log.lock_and_last_entry()
+            assert (size, at) == log.last_entry()
+            assert at == datetime(2026, 3, 3, 2, 0, 0, micros, tzinfo=UTC)
+        log.append("test.entry", {}, now=datetime(2026, 3, 3, 11, 0, tzinfo=timezone(timedelta(hours=9))))
+        assert log.lock_and_last_entry() == (5, datetime(2026, 3, 3, 2, 0, tzinfo=UTC))

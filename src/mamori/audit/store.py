@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -26,6 +26,7 @@ from typing import Any, cast
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, text, tuple_
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session
 
 from mamori.audit.merkle import (
@@ -41,6 +42,7 @@ from mamori.audit.merkle import (
 )
 from mamori.audit.tree_head import SignedTreeHead, TreeHead, TreeHeadError, sign_tree_head, verify_tree_head
 from mamori.store.bulk import insert_rows
+from mamori.store.direct import Prepared, run_all
 from mamori.store.models import AuditEntry, AuditSubtree, AuditTreeHead
 
 DEFAULT_LOG_ID = "mamori"
@@ -54,6 +56,11 @@ _Key = tuple[int, int]  # (level, index) of a complete subtree
 _ENTRIES = AuditEntry.__table__.c
 _SUBTREES = AuditSubtree.__table__.c
 _LAST_ENTRY = select(_ENTRIES.seq, _ENTRIES.created_at).order_by(_ENTRIES.seq.desc()).limit(1)
+_LAST_ENTRY_DIRECT = Prepared(_LAST_ENTRY)
+_PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%(key)s)"
+_SQLITE_DATETIME: Callable[[str], datetime] = sqlite_dialect.DATETIME().result_processor(  # type: ignore[assignment,no-untyped-call]
+    sqlite_dialect.dialect(), None
+)
 _SUBTREES_IN = select(_SUBTREES.level, _SUBTREES.idx, _SUBTREES.hash).where(
     tuple_(_SUBTREES.level, _SUBTREES.idx).in_(bindparam("keys", expanding=True))
 )
@@ -226,6 +233,21 @@ class AuditLog:
         if row is None:
             return 0, None
         return int(row.seq) + 1, _utc(row.created_at)
+
+    def lock_and_last_entry(self) -> tuple[int, datetime | None]:
+        """:meth:`lock`, then :meth:`last_entry`: on PostgreSQL both in one round trip (the server runs them in
+        order, so the read happens under the lock), on the driver's cursor (store/direct.py)."""
+        connection = self._db if isinstance(self._db, Connection) else self._db.connection()
+        statements = [_LAST_ENTRY_DIRECT.bind(connection, {})]
+        if self._dialect == "postgresql":
+            statements.insert(0, (_PG_LOCK_SQL, {"key": _PG_LOCK_KEY}))
+        rows = run_all(connection, statements)[-1]
+        if not rows:
+            return 0, None
+        seq, created_at = rows[0]
+        if isinstance(created_at, str):  # SQLite: the text SQLAlchemy's DateTime stores, read back by its type
+            created_at = _SQLITE_DATETIME(created_at)
+        return int(seq) + 1, _utc(created_at)
 
     def sign_head(self, private_key: Ed25519PrivateKey, *, now: datetime) -> SignedTreeHead:
         """Sign the current size and root, store the signed head, and return it."""

@@ -175,8 +175,7 @@ def unit_of_work(engine: Engine, now: datetime, *, write: bool = True) -> Iterat
                 work = UnitOfWork(connection, log, now, writable=False)
                 yield work
                 return
-            log.lock()
-            size, last = log.last_entry()
+            size, last = log.lock_and_last_entry()
             work = UnitOfWork(connection, log, max(now, last) if last is not None else now, next_seq=size)
             yield work
             work.flush()

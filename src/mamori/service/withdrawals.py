@@ -685,9 +685,6 @@ _WITHDRAWALS = cast(Table, Withdrawal.__table__)
 _RESERVATIONS = cast(Table, Reservation.__table__)
 _RELEASES = cast(Table, Release.__table__)
 _INSERT_RELEASE = insert(_RELEASES)
-_DIGESTS_OF = select(Withdrawal.request_id, Withdrawal.request_digest).where(
-    Withdrawal.request_id.in_(bindparam("request_ids", expanding=True))
-)
 _APPROVALS_OF = (
     select(WithdrawalApproval.approver, WithdrawalApproval.signing_hash, WithdrawalApproval.at_us)
     .where(WithdrawalApproval.request_id == bindparam("request_id"))
@@ -696,14 +693,18 @@ _APPROVALS_OF = (
 
 
 def _digests_of(connection: Connection, request_ids: list[str]) -> dict[str, str]:
-    """Request id -> digest of those of ``request_ids`` already stored. On PostgreSQL one statement text for any
-    number of ids (``= ANY``), which the server prepares once."""
+    """Request id -> digest of those of ``request_ids`` already stored: one statement text for any number of ids
+    (an array on PostgreSQL, which the server prepares once; a JSON array on SQLite), on the driver's cursor."""
     if connection.dialect.name == "postgresql":
         return dict(run(connection, _DIGESTS_ANY, {"request_ids": request_ids}))
-    return dict(connection.execute(_DIGESTS_OF, {"request_ids": request_ids}).all())
+    return dict(run(connection, _DIGESTS_JSON, {"request_ids": orjson.dumps(request_ids).decode()}))
 
 
 _DIGESTS_ANY = "SELECT request_id, request_digest FROM guard_withdrawals WHERE request_id = ANY(%(request_ids)s)"
+_DIGESTS_JSON = (
+    "SELECT request_id, request_digest FROM guard_withdrawals"
+    " WHERE request_id IN (SELECT value FROM json_each(:request_ids))"
+)
 
 
 def _columns(row: Withdrawal) -> dict[str, Any]:
