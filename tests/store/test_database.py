@@ -121,3 +121,20 @@ def test_the_migrations_build_exactly_the_tables_the_models_describe(engine: Eng
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_postgresql_connections_keep_the_url_s_options_and_use_generic_plans(database) -> None:
+    """The guard asks PostgreSQL for generic plans (store/database.py) without dropping options the URL gives —
+    a server process started with ``?options=-csearch_path=<schema>`` must still find its tables."""
+    if not database.is_postgresql:
+        pytest.skip("PostgreSQL only: set MAMORI_TEST_DATABASE_URL")
+    from sqlalchemy import make_url
+
+    url = make_url(database.url).update_query_dict({"options": f"-csearch_path={database.schema}"})
+    for engine in (create_engine(url.render_as_string(hide_password=False)), database.engine()):
+        try:
+            with engine.connect() as connection:
+                assert connection.execute(text("SHOW plan_cache_mode")).scalar() == "force_generic_plan"
+                assert connection.execute(text("SHOW search_path")).scalar() == database.schema
+        finally:
+            engine.dispose()

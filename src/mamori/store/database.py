@@ -60,6 +60,9 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Engi
         # The guard's statements run thousands of times with other values (psycopg prepares them after five):
         # one generic plan each, not a new plan at every run (half the time of a velocity window, measured).
         options = ["-c plan_cache_mode=force_generic_plan"]
+        given = connect_args.get("options", parsed.query.get("options"))  # the URL's own (``?options=…``) kept
+        if given:
+            options.extend([given] if isinstance(given, str) else list(given))
         if schema is not None:
             if not schema.isidentifier():
                 raise DatabaseError(safe_url(url), f"schema {schema!r} is not a plain identifier")
