@@ -222,3 +222,25 @@ def test_a_process_that_did_not_write_last_reads_the_log_s_frontier_first(exchan
         from mamori.audit.store import AuditLog
 
         AuditLog(connection).verify_all()
+
+
+def test_a_transaction_verified_before_the_lock_counts_only_under_the_same_policy(exchange: Any) -> None:
+    """prepare() verifies the attached transaction against the policy last seen active, outside the decision lock;
+    under the lock that result is used only if the active policy is still that one (same digest)."""
+    import dataclasses
+
+    exchange.report_balances()
+    service = exchange.services.withdrawals
+    active = service.policies.last
+    first = service.prepare(LEDGER, hot(exchange, "wd-1"), now=exchange.clock.now)
+    assert first.verified is not None and first.verified[0] == active.digest
+    assert first.verified[1][1] is not None and first.verified[1][2] is None  # a signing hash, no problem
+    stale = dataclasses.replace(first, verified=("0" * 64, (None, None, "TX_INVALID")))
+    forged = dataclasses.replace(
+        service.prepare(LEDGER, hot(exchange, "wd-2"), now=exchange.clock.now),
+        verified=(active.digest, (None, None, "TX_INVALID")),
+    )
+    released, denied = service.submit_batch([stale, forged])
+    assert isinstance(released, dict) and released["status"] == "released"  # verified again under the lock
+    assert isinstance(denied, dict) and denied["status"] == "denied"  # the same policy: the result was used
+    assert [reason["code"] for reason in denied["decision"]["reasons"]] == ["TX_UNVERIFIABLE"]

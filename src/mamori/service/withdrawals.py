@@ -53,6 +53,8 @@ from mamori.store.guard_models import (
 from mamori.verify.registry import ContractRegistry
 
 MAX_APPROVAL_TTL = timedelta(hours=24)
+# What verifying an attached transaction established: (facts, signing hash, why it cannot be verified).
+Verification = tuple[TransactionFacts | None, str | None, str | None]
 MAX_DOCUMENT_DEPTH = 32
 
 
@@ -73,6 +75,9 @@ class Submission:
     stored: bytes
     digest: str
     now: datetime
+    # The attached transaction verified before the lock against the policy of this digest (None: not done);
+    # used under the lock only if that policy is still the active one.
+    verified: tuple[str, Verification] | None = None
 
 
 class WithdrawalService:
@@ -124,10 +129,16 @@ class WithdrawalService:
             require_text(getattr(request, name), field=name)
         if request.amount >= MAX_AMOUNT:
             raise InputError("FIELD_TYPE_INVALID", field="amount", expected="fewer than 2**120 base units")
-        if self.policies.last is not None:
+        last = self.policies.last
+        verified = None
+        if last is not None:
             # Checked now, outside the decision lock, against the policy last seen active; under the lock it is
             # checked again against the policy then active (a remembered answer when it is the same key).
-            signature_problem(request, {key.id: key.ed25519 for key in self.policies.last.system_of_record})
+            signature_problem(request, {key.id: key.ed25519 for key in last.system_of_record})
+            if request.transaction is not None:
+                # The transaction's verification depends only on its bytes and the policy: done here, outside
+                # the lock every decision waits for, and used under it if the policy has not changed meanwhile.
+                verified = (last.digest, self._verify(request, last))
         return Submission(
             principal=principal,
             request=request,
@@ -135,6 +146,7 @@ class WithdrawalService:
             stored=_canonical({k: v for k, v in document.items() if k != "transaction"}),
             digest=hashlib.sha256(_canonical(document)).hexdigest(),
             now=now,
+            verified=verified,
         )
 
     def _submit_alone(self, item: Submission) -> dict[str, Any]:
@@ -237,7 +249,10 @@ class WithdrawalService:
             )
             release = None
             if request.transaction is not None:
-                release = self._attach(work, row, request, document["transaction"], policy, version, fresh=True)
+                verified = item.verified[1] if item.verified and item.verified[0] == policy.digest else None
+                release = self._attach(
+                    work, row, request, document["transaction"], policy, version, fresh=True, verified=verified
+                )
             outcome = self._view(work, row, fresh=release or {})
             # The last step, which cannot fail: the rows, written when the transaction ends (submit_batch relies
             # on it). The hot path of the guard, in Core statements (no ORM bookkeeping).
@@ -417,13 +432,14 @@ class WithdrawalService:
         version: int,
         *,
         fresh: bool = False,
+        verified: Verification | None = None,
     ) -> dict[str, Any] | None:
         row.transaction = _canonical(transaction)
         work.record(
             "withdrawal.transaction_attached",
             {"request_id": row.request_id, "transaction_sha256": hashlib.sha256(row.transaction).hexdigest()},
         )
-        return self._decide(work, row, request, policy, version, fresh=fresh)
+        return self._decide(work, row, request, policy, version, fresh=fresh, verified=verified)
 
     def _decide(
         self,
@@ -434,10 +450,12 @@ class WithdrawalService:
         version: int,
         *,
         fresh: bool = False,
+        verified: Verification | None = None,
     ) -> dict[str, Any] | None:
-        """Decide ``row`` again on today's facts; the release to store if it is allowed (``_store_release``)."""
+        """Decide ``row`` again on today's facts; the release to store if it is allowed (``_store_release``).
+        ``verified``: the transaction already verified against this very policy (``prepare``)."""
         now = work.now
-        transaction, signing_hash, problem = self._verify(request, policy)
+        transaction, signing_hash, problem = verified if verified is not None else self._verify(request, policy)
         row.signing_hash = signing_hash
         if problem is not None:
             denial = reason("TX_UNVERIFIABLE", "transaction", reason=problem)
@@ -496,9 +514,7 @@ class WithdrawalService:
             return self._issue_release(work, row, signing_hash)
         return None
 
-    def _verify(
-        self, request: WithdrawalRequest, policy: Policy
-    ) -> tuple[TransactionFacts | None, str | None, str | None]:
+    def _verify(self, request: WithdrawalRequest, policy: Policy) -> Verification:
         """(facts, signing hash, why it cannot be verified). Anything not verifiable denies, never raises."""
         try:
             verified = verify_attached(request, policy, self.registry)
