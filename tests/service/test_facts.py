@@ -106,6 +106,38 @@ def _request(wallet: str, asset: str, destination: str, initiator: str) -> Withd
     )
 
 
+def _stored(
+    history: list[tuple[str, str, str, str, str, int, int, bool]], *, keep_stale: bool
+) -> tuple[list[Withdrawal], list[PastWithdrawal]]:
+    """The withdrawals of ``history`` as stored, and those holding a reservation as the list computation takes them.
+    ``keep_stale``: a denied or cancelled row may keep its reservation time (its ``stale`` flag), as in the table."""
+    now_us = to_us(NOW)
+    stored: list[Withdrawal] = []
+    past: list[PastWithdrawal] = []
+    for index, (status, wallet, asset, destination, initiator, amount, offset, stale) in enumerate(history):
+        reserving = status in RESERVING
+        stored.append(
+            Withdrawal(
+                request_id=f"wd-{index}",
+                status=status,
+                initiator=initiator,
+                wallet=wallet,
+                chain="eip155:1",
+                asset=asset,
+                amount=str(amount),
+                destination=destination,
+                created_us=now_us,
+                received_us=now_us,
+                request_digest="00" * 32,
+                request_document=b"{}",
+                reserved_us=now_us + offset if reserving or (stale and keep_stale) else None,
+            )
+        )
+        if reserving:
+            past.append(PastWithdrawal(wallet, asset, destination, initiator, amount, from_us(now_us + offset)))
+    return stored, past
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     history=rows,
@@ -122,30 +154,7 @@ def test_the_sql_counter_equals_the_list_computation(
 ) -> None:
     request = _request(*current)
     now_us = to_us(NOW)
-    stored: list[Withdrawal] = []
-    past: list[PastWithdrawal] = []
-    for index, (status, wallet, asset, destination, initiator, amount, offset, stale) in enumerate(history):
-        reserving = status in RESERVING
-        reserved_us = now_us + offset if reserving or stale else None
-        stored.append(
-            Withdrawal(
-                request_id=f"wd-{index}",
-                status=status,
-                initiator=initiator,
-                wallet=wallet,
-                chain="eip155:1",
-                asset=asset,
-                amount=str(amount),
-                destination=destination,
-                created_us=now_us,
-                received_us=now_us,
-                request_digest="00" * 32,
-                request_document=b"{}",
-                reserved_us=reserved_us,
-            )
-        )
-        if reserving:
-            past.append(PastWithdrawal(wallet, asset, destination, initiator, amount, from_us(now_us + offset)))
+    stored, past = _stored(history, keep_stale=True)
     if include_current:  # the request itself, already reserved: never counted against itself
         stored.append(
             Withdrawal(
@@ -265,29 +274,7 @@ def test_the_batch_cache_counts_what_the_transaction_reserves_before_writing_it(
     over everything reserved so far. Each step either reserves (not written to the database) or reads every
     counter of the policy for a fresh request."""
     now_us = to_us(NOW)
-    stored = [
-        Withdrawal(
-            request_id=f"wd-{index}",
-            status=status,
-            initiator=initiator,
-            wallet=wallet,
-            chain="eip155:1",
-            asset=asset,
-            amount=str(amount),
-            destination=destination,
-            created_us=now_us,
-            received_us=now_us,
-            request_digest="00" * 32,
-            request_document=b"{}",
-            reserved_us=now_us + offset if status in RESERVING else None,
-        )
-        for index, (status, wallet, asset, destination, initiator, amount, offset, _) in enumerate(history)
-    ]
-    past = [
-        PastWithdrawal(row.wallet, row.asset, row.destination, row.initiator, int(row.amount), from_us(row.reserved_us))
-        for row in stored
-        if row.reserved_us is not None
-    ]
+    stored, past = _stored(history, keep_stale=False)
     cache = FactCache()
     with Session(engine) as session:
         session.add_all(stored + reservations_of(stored))

@@ -35,7 +35,6 @@ from mamori.store.guard_models import (
     AddressBookRow,
     ApproverKey,
     Balance,
-    Reservation,
     WithdrawalApproval,
 )
 
@@ -119,8 +118,7 @@ def velocity_counter(
     values = tuple(getattr(request, key) for key in per)
     cache.register(connection, per, now_us=until)
     by_asset = velocity.window_totals(connection, per, values, since, until)
-    found = connection.execute(_RESERVATION_OF, {"request_id": request.request_id}).mappings().first()
-    own = dict(found) if found is not None else None
+    own = velocity.held_reservation(connection, request.request_id)
     if own is not None and _counted((per, values, since, until), own):
         _add(by_asset, own, sign=-1)
     return _counter(by_asset, asset)
@@ -138,15 +136,6 @@ def _connection(db: Session | Connection) -> Connection:
 
 
 _VelocityKey = tuple[tuple[str, ...], tuple[str, ...], int, int]  # per, its values, since, until (microseconds)
-_RESERVATION_OF = select(
-    Reservation.request_id,
-    Reservation.wallet,
-    Reservation.asset,
-    Reservation.destination,
-    Reservation.initiator,
-    Reservation.reserved_us,
-    Reservation.amount,
-).where(Reservation.request_id == bindparam("request_id"))
 
 
 class FactCache:

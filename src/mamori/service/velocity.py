@@ -208,6 +208,16 @@ def window_query(
     return _window_statement(per, db.dialect.name).bind(db, parameters)
 
 
+def held_reservation(db: Connection, request_id: str) -> dict[str, Any] | None:
+    """The reservation ``request_id`` holds now (its columns as the counters and buckets read them), or None."""
+    found = _HELD.first(db, {"request_id": request_id})
+    return dict(zip(_HELD_COLUMNS, found, strict=True)) if found is not None else None
+
+
+_HELD_COLUMNS = ("request_id", "wallet", "asset", "destination", "initiator", "reserved_us", "amount")
+_HELD = Prepared(select(*(_R[name] for name in _HELD_COLUMNS)).where(_R.request_id == bindparam("request_id")))
+
+
 # --- keeping the buckets ------------------------------------------------------------------------------------------
 _REGISTERED = Prepared(select(VelocityScope.per))
 _ALL_RESERVATIONS = select(_R.wallet, _R.asset, _R.destination, _R.initiator, _R.reserved_us, _R.amount)

@@ -35,6 +35,7 @@ from mamori.policy.request import (
     parse_timestamp,
     signature_problem,
 )
+from mamori.service import velocity
 from mamori.service.auth import Principal, authorize
 from mamori.service.batching import GroupCommit
 from mamori.service.facts import RESERVING, Screen, from_us, gather_facts, to_us
@@ -732,17 +733,6 @@ _INSERT_RESERVATION = insert(_RESERVATIONS)
 _DELETE_RESERVATION = delete(_RESERVATIONS).where(Reservation.request_id == bindparam("request_id"))
 
 
-_RESERVATION_OF = select(
-    Reservation.request_id,
-    Reservation.wallet,
-    Reservation.asset,
-    Reservation.destination,
-    Reservation.initiator,
-    Reservation.reserved_us,
-    Reservation.amount,
-).where(Reservation.request_id == bindparam("request_id"))
-
-
 def _reservation(row: Withdrawal, reserved_us: int) -> dict[str, Any]:
     return {
         "request_id": row.request_id,
@@ -759,8 +749,7 @@ def _sync_reservation(work: UnitOfWork, row: Withdrawal) -> None:
     """Keep the reservations table (what the velocity counters read) and its buckets in step with the withdrawal's
     hold: the hold as stored is replaced by the hold as it is now."""
     connection = work.connection
-    found = connection.execute(_RESERVATION_OF, {"request_id": row.request_id}).mappings().first()
-    held = dict(found) if found is not None else None
+    held = velocity.held_reservation(connection, row.request_id)
     holds = _reservation(row, row.reserved_us) if row.reserved_us is not None else None
     if held is not None and holds is not None and held["reserved_us"] == holds["reserved_us"]:
         return
