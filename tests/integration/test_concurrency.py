@@ -29,6 +29,7 @@ from mamori.audit.store import AuditLog
 from mamori.demo import exchange as sample
 from mamori.demo.server import ServerProcess
 from support.processes import ServedExchange, audit_verify, policy_with_limits, postgresql_database
+from support.velocity import assert_buckets_match_reservations
 
 pytestmark = pytest.mark.integration
 
@@ -186,6 +187,8 @@ def test_velocity_limits_hold_exactly_across_two_servers(servers: tuple[ServedEx
     denials = check_answers(answers, plan)
     releases = check_database(exchange.engine, {request_id: body["status"] for request_id, _, body in answers})
     replay_decisions(exchange.engine, plan, releases)
+    with exchange.engine.connect() as connection:
+        assert_buckets_match_reservations(connection)  # kept exact by two processes deciding at once
     verified = audit_verify(exchange.url)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     print(  # noqa: T201 - the measured numbers, shown with pytest -s

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, text
 
 from mamori.demo import exchange as sample
 from support.processes import ServedExchange, audit_verify, policy_with_limits
+from support.velocity import assert_buckets_match_reservations
 
 pytestmark = pytest.mark.integration
 
@@ -188,6 +189,8 @@ def test_acknowledged_writes_survive_sigkill(backend: Any, tmp_path: Path) -> No
         unsure.update(client.record.unsure)
         approvals.update(client.record.approvals)
     stored, stored_approvals, releases, entries = stored_state(exchange.engine)
+    with exchange.engine.connect() as connection:
+        assert_buckets_match_reservations(connection)  # no crash left a reservation without its buckets
 
     # Every acknowledged request and approval is there, as acknowledged (or as a later approval that got no
     # answer may have left it: released).

@@ -244,3 +244,36 @@ def test_a_transaction_verified_before_the_lock_counts_only_under_the_same_polic
     assert isinstance(released, dict) and released["status"] == "released"  # verified again under the lock
     assert isinstance(denied, dict) and denied["status"] == "denied"  # the same policy: the result was used
     assert [reason["code"] for reason in denied["decision"]["reasons"]] == ["TX_UNVERIFIABLE"]
+
+
+def test_reservations_of_a_batch_without_velocity_limits_reach_the_buckets(exchange: Any) -> None:
+    """Cold-wallet withdrawals hold reservations although no velocity limit of the demo policy applies to them;
+    their buckets (kept for every registered combination, here the hot-wallet limits' ``wallet``) are written at
+    the end of the batch too — on PostgreSQL inside the pipeline of the final writes, where a read returned nothing
+    before the fix and these reservations never reached their buckets (found by the kill -9 crash test)."""
+    from support.velocity import assert_buckets_match_reservations
+
+    exchange.report_balances()
+    service = exchange.services.withdrawals
+    service.submit_batch([service.prepare(LEDGER, hot(exchange, "wd-hot"), now=exchange.clock.now)])  # registers
+    amount = 100 * sample.ETHER
+    cold = [
+        exchange.ledger.request(
+            f"wd-cold-{n}",
+            wallet=sample.COLD_WALLET,
+            amount=amount,
+            destination=sample.EXCHANGE_DEPOSIT,
+            now=exchange.clock.now,
+            transaction=sample.cold_transfer(sample.EXCHANGE_DEPOSIT, amount, nonce=n),
+        )
+        for n in range(3)
+    ]
+    results = service.submit_batch([service.prepare(LEDGER, document, now=exchange.clock.now) for document in cold])
+    assert [r["status"] for r in results if isinstance(r, dict)] == ["pending_approval"] * 3
+    with exchange.engine.connect() as connection:
+        assert_buckets_match_reservations(connection)
+    assert exchange.approve("aiko", "wd-cold-0").json()["status"] == "pending_approval"
+    assert exchange.approve("kenji", "wd-cold-0").json()["status"] == "released"  # the hold moves
+    assert exchange.as_initiator("POST", "/v1/requests/wd-cold-1/cancel").status_code == 200  # the hold ends
+    with exchange.engine.connect() as connection:
+        assert_buckets_match_reservations(connection)

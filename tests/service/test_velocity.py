@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from mamori.service import velocity
 from mamori.service.velocity import LEVELS, RAW, cover
 from mamori.store.guard_models import amount_limbs
+from support.velocity import assert_buckets_match_reservations
 
 SECOND, MINUTE, HOUR = 1_000_000, 60_000_000, 3_600_000_000
 T0 = 1_772_503_200_000_000  # 2026-03-03T02:00:00Z, on an hour boundary
@@ -168,22 +169,3 @@ def _insert(connection: Any, row: dict[str, Any]) -> None:
     names = ", ".join(columns)
     values = ", ".join(f":{name}" for name in columns)
     connection.execute(text(f"INSERT INTO guard_reservations ({names}) VALUES ({values})"), columns)  # noqa: S608
-
-
-def assert_buckets_match_reservations(connection: Any) -> None:
-    """The invariant: every registered ``per``'s buckets are the sums of exactly the reservations in them."""
-    known = velocity.registered(connection)
-    rows = [dict(row._mapping) for row in connection.execute(text("SELECT * FROM guard_reservations"))]
-    expected = {
-        key: (count, amount)
-        for key, (count, amount) in velocity.bucket_changes([(row, 1) for row in rows], known).items()
-        if count or amount
-    }
-    stored = {}
-    for scope, level, start, asset, count, l0, l1, l2 in connection.execute(
-        text('SELECT scope, level, start_us, asset, "count", l0, l1, l2 FROM guard_velocity_buckets')
-    ):
-        amount = int(l0) + (int(l1) << 40) + (int(l2) << 80)
-        if count or amount:
-            stored[(scope, level, start, asset)] = (count, amount)
-    assert stored == expected

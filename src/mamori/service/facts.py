@@ -254,6 +254,12 @@ class FactCache:
         velocity.apply_changes(db, changes, self._known(db))
         self._counts.clear()
 
+    def ready(self, db: Connection) -> None:
+        """Read what :meth:`write` needs (the registered combinations) now, before the writes that end the
+        transaction, which on PostgreSQL go as one pipeline."""
+        if self._unwritten:
+            self._known(db)
+
     def write(self, db: Connection) -> None:
         """Add the reservations written at the end of the transaction to the buckets."""
         if self._unwritten:

@@ -182,6 +182,7 @@ def unit_of_work(engine: Engine, now: datetime, *, write: bool = True) -> Iterat
             known = _FRONTIERS.get(engine)
             # Read before the pipeline: inside it, results come back only at its end.
             start = known[1] if known is not None and known[0] == size else log.frontier(size)
+            work.facts.ready(work.connection)
             with pipeline(work.connection):
                 work.write_later()
                 frontier = log.append_many(work.pending, start=size, frontier=start)

@@ -77,15 +77,19 @@ class Prepared:
 
 
 def run(connection: Connection, sql: str, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """Execute ``sql`` (the driver's own, named parameters) with ``parameters``; every row it returns."""
+    """Execute ``sql`` (the driver's own, named parameters; a statement that returns rows) with ``parameters``;
+    every row it returns."""
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, parameters)
-        return cursor.fetchall() if cursor.description is not None else []
+        # Always fetched: inside a psycopg pipeline a result has no description until it is fetched (a test of
+        # the description there read every result as empty). ``sql`` must be a statement that returns rows.
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
     except connection.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
         raise DBAPIError.instance(sql, parameters, exc, connection.dialect.dbapi.Error) from exc  # type: ignore[union-attr]
     finally:
         cursor.close()
+    return rows
 
 
 def run_all(connection: Connection, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[tuple[Any, ...]]]:
@@ -102,7 +106,7 @@ def run_all(connection: Connection, statements: Sequence[tuple[str, Mapping[str,
                 cursor = driver.cursor()  # type: ignore[union-attr]
                 cursors.append(cursor)
                 cursor.execute(sql, parameters)
-        return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
+        return [cursor.fetchall() for cursor in cursors]
     except dbapi_error as exc:
         raise DBAPIError.instance("pipeline", None, exc, dbapi_error) from exc
     finally:
