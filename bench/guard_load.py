@@ -270,8 +270,10 @@ def run(coroutine: object) -> tuple[Result, int]:
 
 # --- the framework floor ------------------------------------------------------------------------------------------
 def floor_app() -> FastAPI:
-    """FastAPI with the guard's request model and a sync endpoint (run in the thread pool, as the guard's are):
-    parse and validate the body, return a constant."""
+    """FastAPI with the guard's request model and a sync endpoint (FastAPI's thread pool, as the guard's other
+    endpoints): parse and validate the body, return a constant — the framework's own cost. The guard serves
+    ``POST /v1/requests`` in front of this machinery (api/app.py SubmitHotPath), so the floor is a reference, not
+    a lower bound."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
     @app.post("/v1/requests")
