@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from mamori.api.app import MAX_BODY_BYTES
 from mamori.demo import exchange as sample
 from mamori.policy.request import signing_payload
-from support.guard import START, Exchange
+from support.guard import START, Exchange, hot_request
 
 ETHER = sample.ETHER
 
@@ -37,14 +37,7 @@ def post_raw(exchange: Exchange, path: str, content: Any, content_type: str | No
 
 
 def valid_request(exchange: Exchange, request_id: str = "wd-1") -> dict[str, Any]:
-    return exchange.ledger.request(
-        request_id,
-        wallet=sample.HOT_WALLET,
-        amount=ETHER,
-        destination=sample.CUSTOMER,
-        now=exchange.clock.now,
-        transaction=sample.hot_transfer(sample.CUSTOMER, ETHER),
-    )
+    return hot_request(exchange, request_id)
 
 
 MALFORMED = {

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from mamori.api.app import ApiSettings, create_app
 from mamori.demo import exchange as sample
-from support.guard import Exchange
+from support.guard import Exchange, hot_request
 
 ETHER = sample.ETHER
 
@@ -31,14 +31,7 @@ def framework(exchange: Exchange) -> Any:
 
 
 def good(exchange: Exchange, request_id: str, **changes: Any) -> dict[str, Any]:
-    document = exchange.ledger.request(
-        request_id,
-        wallet=sample.HOT_WALLET,
-        amount=ETHER,
-        destination=sample.CUSTOMER,
-        now=exchange.clock.now,
-        transaction=sample.hot_transfer(sample.CUSTOMER, ETHER),
-    )
+    document = hot_request(exchange, request_id)
     document.update(changes)
     return document
 

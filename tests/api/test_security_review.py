@@ -18,6 +18,7 @@ from mamori.errors import MamoriError
 from mamori.service.setup import authenticate, create_api_key
 from mamori.service.withdrawals import Submission, WithdrawalService
 from support.guard import Exchange, error, ok
+from support.guard import hot_request as hot
 
 ETHER = sample.ETHER
 NEW_ADDRESS = "0x" + hashlib.sha256(b"mamori security review address").hexdigest()[:40]
@@ -36,17 +37,6 @@ def cold(exchange: Exchange, request_id: str, *, to: str = sample.EXCHANGE_DEPOS
         destination=to,
         now=exchange.clock.now,
         transaction=sample.cold_transfer(to, 100 * ETHER, nonce=nonce),
-    )
-
-
-def hot(exchange: Exchange, request_id: str, amount: int, *, nonce: int = 0) -> dict[str, Any]:
-    return exchange.ledger.request(
-        request_id,
-        wallet=sample.HOT_WALLET,
-        amount=amount,
-        destination=sample.CUSTOMER,
-        now=exchange.clock.now,
-        transaction=sample.hot_transfer(sample.CUSTOMER, amount, nonce=nonce),
     )
 
 

@@ -19,20 +19,12 @@ from mamori.guard import format_utc
 from mamori.guard.attestation import AttestationError, verify_attestation
 from mamori.service.setup import create_api_key
 from support.guard import Exchange, error, make_exchange, ok
+from support.guard import hot_request as hot
 
 ETHER = sample.ETHER
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
-def hot(exchange: Exchange, request_id: str, amount: int = ETHER, *, nonce: int = 0) -> dict[str, Any]:
-    return exchange.ledger.request(
-        request_id,
-        wallet=sample.HOT_WALLET,
-        amount=amount,
-        destination=sample.CUSTOMER,
-        now=exchange.clock.now,
-        transaction=sample.hot_transfer(sample.CUSTOMER, amount, nonce=nonce),
-    )
 
 
 def cold(

@@ -14,20 +14,10 @@ from mamori.demo import exchange as sample
 from mamori.errors import MamoriError
 from mamori.service.auth import Principal
 from mamori.store.database import create_engine, upgrade
+from support.guard import hot_request as hot
 from support.guard import make_exchange
 
 LEDGER = Principal("k", "initiator", "ledger")
-
-
-def hot(exchange: Any, request_id: str, amount: int = sample.ETHER) -> dict[str, Any]:
-    return exchange.ledger.request(
-        request_id,
-        wallet=sample.HOT_WALLET,
-        amount=amount,
-        destination=sample.CUSTOMER,
-        now=exchange.clock.now,
-        transaction=sample.hot_transfer(sample.CUSTOMER, amount),
-    )
 
 
 def test_a_failing_submission_leaves_the_others_and_the_log_as_they_were(exchange: Any) -> None:

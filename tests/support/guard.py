@@ -94,6 +94,18 @@ def make_exchange(
     return Exchange(engine, services, client, keys, guard_key, clock)
 
 
+def hot_request(exchange: Exchange, request_id: str, amount: int = sample.ETHER, *, nonce: int = 0) -> dict[str, Any]:
+    """A hot-wallet withdrawal to the sample customer, signed by the ledger now, with its raw transaction."""
+    return exchange.ledger.request(
+        request_id,
+        wallet=sample.HOT_WALLET,
+        amount=amount,
+        destination=sample.CUSTOMER,
+        now=exchange.clock.now,
+        transaction=sample.hot_transfer(sample.CUSTOMER, amount, nonce=nonce),
+    )
+
+
 def ok(response: httpx.Response) -> dict[str, Any]:
     """The body of a 200 answer (the test fails with the body otherwise)."""
     assert response.status_code == 200, response.text
