@@ -234,20 +234,25 @@ class AuditLog:
             return 0, None
         return int(row.seq) + 1, _utc(row.created_at)
 
-    def lock_and_last_entry(self) -> tuple[int, datetime | None]:
-        """:meth:`lock`, then :meth:`last_entry`: on PostgreSQL both in one round trip (the server runs them in
-        order, so the read happens under the lock), on the driver's cursor (store/direct.py)."""
+    def lock_and_last_entry(
+        self, *, also: Sequence[tuple[str, Mapping[str, Any]]] = ()
+    ) -> tuple[int, datetime | None, list[list[tuple[Any, ...]]]]:
+        """:meth:`lock`, then :meth:`last_entry`, then the reads ``also`` (driver statements, store/direct.py) and
+        their rows: on PostgreSQL all in one round trip (the server runs them in order, so every read happens
+        under the lock), on the driver's cursor."""
         connection = self._db if isinstance(self._db, Connection) else self._db.connection()
-        statements = [_LAST_ENTRY_DIRECT.bind(connection, {})]
+        statements = [_LAST_ENTRY_DIRECT.bind(connection, {}), *also]
         if self._dialect == "postgresql":
             statements.insert(0, (_PG_LOCK_SQL, {"key": _PG_LOCK_KEY}))
-        rows = run_all(connection, statements)[-1]
+        results = run_all(connection, statements)
+        read = results[len(results) - len(also) :]
+        rows = results[len(results) - len(also) - 1]
         if not rows:
-            return 0, None
+            return 0, None, read
         seq, created_at = rows[0]
         if isinstance(created_at, str):  # SQLite: the text SQLAlchemy's DateTime stores, read back by its type
             created_at = _SQLITE_DATETIME(created_at)
-        return int(seq) + 1, _utc(created_at)
+        return int(seq) + 1, _utc(created_at), read
 
     def sign_head(self, private_key: Ed25519PrivateKey, *, now: datetime) -> SignedTreeHead:
         """Sign the current size and root, store the signed head, and return it."""

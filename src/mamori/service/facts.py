@@ -11,11 +11,12 @@ adds, in memory, the reservations the transaction has decided but not yet writte
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from mamori.policy.facts import (
@@ -30,7 +31,7 @@ from mamori.policy.facts import (
 from mamori.policy.model import Policy
 from mamori.policy.request import WithdrawalRequest
 from mamori.service import velocity
-from mamori.store.direct import Prepared, run_all
+from mamori.store.direct import Prepared, Statement, run_all
 from mamori.store.guard_models import (
     AddressBookRow,
     ApproverKey,
@@ -138,6 +139,18 @@ def _connection(db: Session | Connection) -> Connection:
 _VelocityKey = tuple[tuple[str, ...], tuple[str, ...], int, int]  # per, its values, since, until (microseconds)
 
 
+@dataclass(frozen=True, slots=True)
+class FactReads:
+    """The statements that read a batch's facts, and what each reads, in order: balances of ``wallets``,
+    address-book entries of ``books``, velocity windows of ``keys``; ``pers``: the combinations they count by."""
+
+    statements: list[Statement]
+    wallets: list[str]
+    books: list[tuple[str, str]]
+    keys: list[_VelocityKey]
+    pers: frozenset[tuple[str, ...]]
+
+
 class FactCache:
     """Facts shared by the decisions of one transaction (a group commit's batch decides many fresh ones), and the
     reservations it changes.
@@ -203,38 +216,60 @@ class FactCache:
         """Read at once what the fresh decisions of ``requests`` will ask for — balances, address-book entries,
         velocity windows — in one round trip on PostgreSQL (``direct.run_all``) instead of one per fact."""
         connection = _connection(db)
+        reads = self.reads_for(connection, policy, requests, now=now)
+        for per in reads.pers:
+            self.register(connection, per, now_us=to_us(now))
+        if reads.statements:
+            self.take(reads, run_all(connection, reads.statements))
+
+    def reads_for(
+        self, db: Connection | Engine, policy: Policy, requests: Sequence[WithdrawalRequest], *, now: datetime
+    ) -> FactReads:
+        """What :meth:`prefetch` reads (what this cache does not hold yet), as statements to run with others: their
+        rows go to :meth:`take`. The velocity windows count only once every combination in ``pers`` is
+        registered (the caller registers them first, or checks that they were)."""
         until = to_us(now)
         wallets: dict[str, None] = {}
         books: dict[tuple[str, str], None] = {}
         keys: dict[_VelocityKey, None] = {}
+        pers: set[tuple[str, ...]] = set()
         for request in requests:
             wallets.setdefault(request.wallet)
             books.setdefault((request.chain, request.destination))
             _, limits = policy.candidates_for(request.wallet, request.asset, request.destination)
             for limit in limits:
                 if limit.kind == "velocity":
-                    self.register(connection, limit.per, now_us=until)
+                    pers.add(limit.per)
                     since = to_us(window_start(now, limit.window_seconds))
                     keys.setdefault((limit.per, tuple(getattr(request, key) for key in limit.per), since, until))
         wanted_wallets = [wallet for wallet in wallets if wallet not in self._balances]
         wanted_books = [book for book in books if book not in self._book]
         wanted_keys = [key for key in keys if key not in self._counts]
-        statements = [_BALANCES.bind(connection, {"wallet": wallet}) for wallet in wanted_wallets]
-        statements += [_BOOK.bind(connection, {"chain": chain, "address": address}) for chain, address in wanted_books]
-        statements += [velocity.window_query(connection, *key) for key in wanted_keys]
-        if not statements:
-            return
-        results = iter(run_all(connection, statements))
-        for wallet in wanted_wallets:
-            self._balances[wallet] = {(wallet, asset): int(amount) for asset, amount in next(results)}
-        for chain, address in wanted_books:
-            self._book[(chain, address)] = _book_entry(chain, address, next(results))
-        for key in wanted_keys:
-            by_asset = velocity.totals_of(next(results))
+        statements = [_BALANCES.bind(db, {"wallet": wallet}) for wallet in wanted_wallets]
+        statements += [_BOOK.bind(db, {"chain": chain, "address": address}) for chain, address in wanted_books]
+        statements += [velocity.window_query(db, *key) for key in wanted_keys]
+        return FactReads(statements, wanted_wallets, wanted_books, wanted_keys, frozenset(pers))
+
+    def take(self, reads: FactReads, results: Sequence[list[tuple[Any, ...]]]) -> None:
+        """Hold the facts of ``reads`` from the rows of its statements."""
+        if len(results) != len(reads.statements):
+            raise ValueError("the rows of every statement of the reads are needed")
+        found = iter(results)
+        for wallet in reads.wallets:
+            self._balances[wallet] = {(wallet, asset): int(amount) for asset, amount in next(found)}
+        for chain, address in reads.books:
+            self._book[(chain, address)] = _book_entry(chain, address, next(found))
+        for key in reads.keys:
+            by_asset = velocity.totals_of(next(found))
             for reservation in self._unwritten:
                 if _counted(key, reservation):
                     _add(by_asset, reservation)
             self._counts[key] = by_asset
+
+    def registered_from(self, rows: Sequence[tuple[Any, ...]]) -> set[tuple[str, ...]]:
+        """The registered combinations, from the rows of ``velocity.registered_query`` read in this transaction."""
+        self._registered = velocity.registered_from(rows)
+        return self._registered
 
     def register(self, db: Connection, per: tuple[str, ...], *, now_us: int) -> None:
         """Make sure the buckets of ``per`` are kept (filled from the reservations in the database; those not yet

@@ -4,7 +4,7 @@ policy and the log at hand. Every change and its audit entry commit together or 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,8 +12,8 @@ from threading import Lock
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, Table, bindparam, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine, RootTransaction, Table, bindparam, select
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from mamori.audit.store import AuditLog
@@ -22,7 +22,7 @@ from mamori.policy.model import Policy
 from mamori.policy.parse import load_policy_text
 from mamori.service.facts import FactCache
 from mamori.store.bulk import insert_rows
-from mamori.store.direct import Prepared, pipeline
+from mamori.store.direct import Prepared, Statement, pipeline, run_all
 from mamori.store.guard_models import PolicyVersion
 
 
@@ -58,6 +58,7 @@ class UnitOfWork:
     writable: bool = True
     later: list[tuple[Table, dict[str, Any]]] = field(default_factory=list)
     facts: FactCache = field(default_factory=FactCache)
+    opened: list[list[tuple[Any, ...]]] = field(default_factory=list)  # the rows of ``unit_of_work``'s ``reads``
     _session: Session | None = None
 
     @property
@@ -122,19 +123,28 @@ class PolicyCache:
     def __init__(self) -> None:
         self._parsed: dict[int, Policy] = {}
         self._lock = Lock()
-        self.last: Policy | None = None  # the policy last seen active, for checks made before a transaction
+        # The policy last seen active, for what is checked or read ahead before a transaction knows the active one.
+        self.last_active: tuple[int, Policy] | None = None
+
+    @property
+    def last(self) -> Policy | None:
+        return self.last_active[1] if self.last_active is not None else None
 
     def active(self, db: Session | Connection) -> tuple[int, Policy]:
         connection = db if isinstance(db, Connection) else db.connection()
-        version = _ACTIVE_VERSION.scalar(connection, {})
-        if version is None:
+        return self.of_version(connection, _ACTIVE_VERSION.rows(connection, {}))
+
+    def of_version(self, connection: Connection, rows: list[tuple[Any, ...]]) -> tuple[int, Policy]:
+        """The active version and its policy, from the rows of :data:`ACTIVE_VERSION` (read with other statements)."""
+        if not rows:
             raise MamoriError("GUARD_NOT_INITIALISED")
+        version = int(rows[0][0])
         with self._lock:
             policy = self._parsed.get(version)
         if policy is None:
             text = connection.execute(_VERSION_TEXT, {"version": version}).scalar_one()
             policy = self.get(version, text)
-        self.last = policy
+        self.last_active = (version, policy)
         return version, policy
 
     def get(self, version: int, text: str) -> Policy:
@@ -145,7 +155,7 @@ class PolicyCache:
             return policy
 
 
-_ACTIVE_VERSION = Prepared(select(PolicyVersion.version).where(PolicyVersion.status == "active"))
+ACTIVE_VERSION = _ACTIVE_VERSION = Prepared(select(PolicyVersion.version).where(PolicyVersion.status == "active"))
 _VERSION_TEXT = select(PolicyVersion.text).where(PolicyVersion.version == bindparam("version"))
 _READ_ONLY: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
 # The Merkle frontier after this process's last commit, by engine: (log size, complete subtrees' hashes).
@@ -161,35 +171,81 @@ def _read_only(engine: Engine) -> Engine:
     return found
 
 
+_Opening = tuple[int, "datetime | None", list[list[tuple[Any, ...]]]]
+_PING: Statement = ("SELECT 1", {})
+
+
+def _begin(engine: Engine, *, write: bool, reads: Sequence[Statement]) -> tuple[Connection, RootTransaction, _Opening]:
+    """A connection in a new transaction, and what its first round trip read: for a write, the log's lock, its
+    size and last time and ``reads``; otherwise ``reads`` (or, on PostgreSQL, a ping).
+
+    The pool does not ask a connection whether the server still has it before handing it out (SQLAlchemy's
+    pre-ping: one more round trip per transaction, on the guard's hot path). A connection the server dropped while
+    it sat in the pool (a restart, an idle timeout) fails this first round trip instead, before anything was
+    written: every pooled connection is then let go, and the transaction begun once more on a new one."""
+    opener = engine if write else _read_only(engine)
+    for attempt in (1, 2):
+        connection = opener.connect()
+        try:
+            transaction = connection.begin()
+            if write:
+                opening = AuditLog(connection).lock_and_last_entry(also=reads)
+            elif reads or connection.dialect.name != "postgresql":
+                opening = (0, None, run_all(connection, reads))
+            else:
+                run_all(connection, [_PING])  # SQLite is in-process: nothing to lose there
+                opening = (0, None, [])
+        except DBAPIError as exc:
+            connection.close()
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+            engine.dispose(close=False)  # the others of the pool are as stale: dropped, never used again
+            continue
+        except BaseException:
+            connection.close()
+            raise
+        return connection, transaction, opening
+    raise AssertionError("unreachable")
+
+
 @contextmanager
-def unit_of_work(engine: Engine, now: datetime, *, write: bool = True) -> Iterator[UnitOfWork]:
+def unit_of_work(
+    engine: Engine, now: datetime, *, write: bool = True, reads: Sequence[Statement] = ()
+) -> Iterator[UnitOfWork]:
     """A transaction. ``write`` takes the log's lock first, so that what it reads stays true until commit, and
     moves ``now`` to the log's last entry if that is later: the caller read its clock before it got the lock, and
     transactions committed in between wrote (and reserved) at later times that counters bounded by ``now`` would
-    miss. Every write is stamped in its audit entries, so time then follows the log's order."""
+    miss. Every write is stamped in its audit entries, so time then follows the log's order.
+
+    ``reads`` (driver statements, store/direct.py) run with the lock, in the same round trip on PostgreSQL; their
+    rows are in :attr:`UnitOfWork.opened`. On PostgreSQL the writes that end the transaction and its commit go as
+    one more round trip."""
     work: UnitOfWork | None = None
     try:
-        with (engine if write else _read_only(engine)).connect() as connection, connection.begin():
+        connection, transaction, (size, last, opened) = _begin(engine, write=write, reads=reads)
+        with connection, transaction:
             log = AuditLog(connection)
             if not write:
-                work = UnitOfWork(connection, log, now, writable=False)
+                work = UnitOfWork(connection, log, now, writable=False, opened=opened)
                 yield work
                 return
-            size, last = log.lock_and_last_entry()
             work = UnitOfWork(connection, log, max(now, last) if last is not None else now, next_seq=size)
+            work.opened = opened
             yield work
             work.flush()
             known = _FRONTIERS.get(engine)
             # Read before the pipeline: inside it, results come back only at its end.
             start = known[1] if known is not None and known[0] == size else log.frontier(size)
             work.facts.ready(work.connection)
-            with pipeline(work.connection):
+            with pipeline(work.connection, commit=True):
                 work.write_later()
                 frontier = log.append_many(work.pending, start=size, frontier=start)
         # Committed: the next transaction of this process starts from this frontier if no other wrote since.
         _FRONTIERS[engine] = (size + len(work.pending), frontier)
     except OperationalError as exc:
-        # Lost connection, lock timeout, disk full: the transaction rolled back; nothing was changed.
+        # Lost connection, lock timeout, disk full: the transaction rolled back and nothing was changed — or, lost
+        # while the commit was under way, it may have committed; the caller cannot tell, and a retry of the same
+        # request is answered as the first was.
         raise MamoriError("SERVICE_UNAVAILABLE", reason=type(exc.orig).__name__ if exc.orig else "database") from exc
     finally:
         if work is not None:

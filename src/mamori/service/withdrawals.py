@@ -38,10 +38,10 @@ from mamori.policy.request import (
 from mamori.service import velocity
 from mamori.service.auth import Principal, authorize
 from mamori.service.batching import GroupCommit
-from mamori.service.facts import RESERVING, Screen, from_us, gather_facts, to_us
+from mamori.service.facts import RESERVING, FactCache, Screen, from_us, gather_facts, to_us
 from mamori.service.governance import active_approver_key
-from mamori.service.state import PolicyCache, UnitOfWork, unit_of_work
-from mamori.store.direct import run
+from mamori.service.state import ACTIVE_VERSION, PolicyCache, UnitOfWork, unit_of_work
+from mamori.store.direct import Statement
 from mamori.store.guard_models import (
     MAX_AMOUNT,
     Balance,
@@ -167,12 +167,29 @@ class WithdrawalService:
         batch gets the error.
         """
         results: list[dict[str, Any] | MamoriError] = []
-        with unit_of_work(self.engine, max(item.now for item in items)) as work:
-            active = self.policies.active(work.connection)
-            ids = list({item.request.request_id for item in items})
-            known = _digests_of(work.connection, ids)
+        now = max(item.now for item in items)
+        ids = list({item.request.request_id for item in items})
+        # Read with the lock, in its round trip: the active version, the registered velocity combinations, the ids
+        # already stored and — ahead, under the policy last seen active and this clock — the batch's facts.
+        guess = self.policies.last_active
+        ahead = (
+            FactCache().reads_for(self.engine, guess[1], [item.request for item in items], now=now)
+            if guess is not None
+            else None
+        )
+        reads = [ACTIVE_VERSION.bind(self.engine, {}), velocity.registered_query(self.engine)]
+        reads += [_digests_query(self.engine, ids), *(ahead.statements if ahead is not None else ())]
+        with unit_of_work(self.engine, now, reads=reads) as work:
+            version_rows, registered_rows, digest_rows, *fact_rows = work.opened
+            active = self.policies.of_version(work.connection, version_rows)
+            registered = work.facts.registered_from(registered_rows)
+            known: dict[str, str] = dict(digest_rows)
             fresh = [item.request for item in items if item.request.request_id not in known]
-            work.facts.prefetch(work.connection, active[1], fresh, now=work.now)
+            still = guess is not None and guess[1] is active[1] and work.now == now
+            if ahead is not None and still and ahead.pers <= registered:
+                work.facts.take(ahead, fact_rows)
+            else:  # another policy, a later clock in the log, or a combination to register first: read again
+                work.facts.prefetch(work.connection, active[1], fresh, now=work.now)
             answered: dict[str, dict[str, Any]] = {}  # request id -> answer, for a repeat in this same batch
             for item in items:
                 mark = work.mark()
@@ -709,12 +726,12 @@ _APPROVALS_OF = (
 )
 
 
-def _digests_of(connection: Connection, request_ids: list[str]) -> dict[str, str]:
-    """Request id -> digest of those of ``request_ids`` already stored: one statement text for any number of ids
-    (an array on PostgreSQL, which the server prepares once; a JSON array on SQLite), on the driver's cursor."""
-    if connection.dialect.name == "postgresql":
-        return dict(run(connection, _DIGESTS_ANY, {"request_ids": request_ids}))
-    return dict(run(connection, _DIGESTS_JSON, {"request_ids": orjson.dumps(request_ids).decode()}))
+def _digests_query(db: Connection | Engine, request_ids: list[str]) -> Statement:
+    """The statement reading request id -> digest of those of ``request_ids`` already stored: one statement text for
+    any number of ids (an array on PostgreSQL, which the server prepares once; a JSON array on SQLite)."""
+    if db.dialect.name == "postgresql":
+        return _DIGESTS_ANY, {"request_ids": request_ids}
+    return _DIGESTS_JSON, {"request_ids": orjson.dumps(request_ids).decode()}
 
 
 _DIGESTS_ANY = "SELECT request_id, request_digest FROM guard_withdrawals WHERE request_id = ANY(%(request_ids)s)"

@@ -68,7 +68,9 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Engi
                 raise DatabaseError(safe_url(url), f"schema {schema!r} is not a plain identifier")
             options.append(f"-c search_path={schema}")
         connect_args["options"] = " ".join(options)
-        return _engine(parsed, connect_args=connect_args, pool_pre_ping=True, **kwargs)
+        # No pre-ping: the guard's transactions find a dropped connection in their first round trip and begin again
+        # on a new one (service/state.py), without a ping before every transaction.
+        return _engine(parsed, connect_args=connect_args, **kwargs)
     raise DatabaseError(safe_url(url), f"unsupported database {backend!r}: use SQLite or PostgreSQL")
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -31,6 +31,9 @@ _COMPILERS: dict[str, Dialect] = {
     "sqlite": sqlite.dialect(paramstyle="named"),
     "postgresql": postgresql.psycopg.dialect(paramstyle="pyformat"),  # type: ignore[no-untyped-call]
 }
+
+
+Statement = tuple[str, Mapping[str, Any]]  # the driver's SQL and its parameters, to run with :func:`run_all`
 
 
 class Prepared:
@@ -62,8 +65,8 @@ class Prepared:
     def rows(self, connection: Connection, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         return run(connection, *self.bind(connection, parameters))
 
-    def bind(self, connection: Connection, parameters: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
-        """The SQL and every parameter, to run with :func:`run_all`."""
+    def bind(self, connection: Connection | Engine, parameters: Mapping[str, Any]) -> Statement:
+        """The SQL and every parameter, to run with :func:`run_all` (an engine will do: only its dialect counts)."""
         sql, bound = self.sql(connection.dialect.name)
         return sql, ({**bound, **parameters} if bound else parameters)
 
@@ -86,13 +89,13 @@ def run(connection: Connection, sql: str, parameters: Mapping[str, Any]) -> list
         # the description there read every result as empty). ``sql`` must be a statement that returns rows.
         rows: list[tuple[Any, ...]] = cursor.fetchall()
     except connection.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
-        raise DBAPIError.instance(sql, parameters, exc, connection.dialect.dbapi.Error) from exc  # type: ignore[union-attr]
+        raise driver_error(connection, sql, parameters, exc) from exc
     finally:
         cursor.close()
     return rows
 
 
-def run_all(connection: Connection, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[tuple[Any, ...]]]:
+def run_all(connection: Connection, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
     """The rows of each of ``statements``, run in order. On PostgreSQL they go to the server together (one round
     trip instead of one each); none may depend on another's result."""
     if connection.dialect.name != "postgresql" or len(statements) < 2:
@@ -108,10 +111,21 @@ def run_all(connection: Connection, statements: Sequence[tuple[str, Mapping[str,
                 cursor.execute(sql, parameters)
         return [cursor.fetchall() for cursor in cursors]
     except dbapi_error as exc:
-        raise DBAPIError.instance("pipeline", None, exc, dbapi_error) from exc
+        raise driver_error(connection, "pipeline", None, exc) from exc
     finally:
         for cursor in cursors:
             cursor.close()
+
+
+def execute(connection: Connection, sql: str, parameters: Mapping[str, Any]) -> None:
+    """Execute ``sql`` (a statement that returns no rows) once, with ``parameters``."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, parameters)
+    except connection.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
+        raise driver_error(connection, sql, parameters, exc) from exc
+    finally:
+        cursor.close()
 
 
 def run_many(connection: Connection, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -120,21 +134,45 @@ def run_many(connection: Connection, sql: str, rows: Sequence[Mapping[str, Any]]
     try:
         cursor.executemany(sql, rows)
     except connection.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
-        raise DBAPIError.instance(sql, rows, exc, connection.dialect.dbapi.Error) from exc  # type: ignore[union-attr]
+        raise driver_error(connection, sql, rows, exc) from exc
     finally:
         cursor.close()
 
 
+def driver_error(connection: Connection, statement: str, parameters: Any, error: Exception) -> DBAPIError:
+    """The driver's ``error`` as SQLAlchemy would have raised it from ``Connection.execute``: wrapped in its class
+    (``OperationalError`` for a lost connection), and a connection the server dropped invalidated, so that the
+    pool never hands it out again (``connection_invalidated`` then tells the caller)."""
+    dialect = connection.dialect
+    disconnect = bool(dialect.is_disconnect(error, connection.connection.dbapi_connection, None))  # type: ignore[arg-type]
+    if disconnect:
+        connection.invalidate(error)
+    return DBAPIError.instance(  # type: ignore[return-value]  # always a DBAPIError for a driver's error
+        statement,
+        parameters,
+        error,
+        dialect.dbapi.Error,  # type: ignore[union-attr]
+        connection_invalidated=disconnect,
+        dialect=dialect,
+    )
+
+
 @contextmanager
-def pipeline(connection: Connection) -> Iterator[None]:
+def pipeline(connection: Connection, *, commit: bool = False) -> Iterator[None]:
     """On PostgreSQL, what runs inside goes to the server together (psycopg's pipeline mode): the writes that end a
-    transaction cost one round trip instead of one each. Elsewhere (SQLite is in-process) nothing changes."""
+    transaction cost one round trip instead of one each. With ``commit``, the transaction's COMMIT goes with them,
+    and the block ends once the server has made it durable (the caller's transaction then has nothing left to
+    commit: psycopg's commit of an idle connection does nothing). Elsewhere (SQLite is in-process) nothing changes,
+    and the caller commits as usual."""
     if connection.dialect.name != "postgresql":
         yield
         return
     dbapi_error = connection.dialect.dbapi.Error  # type: ignore[union-attr]
+    driver = connection.connection.driver_connection
     try:
-        with connection.connection.driver_connection.pipeline():  # type: ignore[union-attr]
+        with driver.pipeline():  # type: ignore[union-attr]
             yield
+            if commit:
+                driver.commit()  # type: ignore[union-attr]
     except dbapi_error as exc:
-        raise DBAPIError.instance("pipeline", None, exc, dbapi_error) from exc
+        raise driver_error(connection, "pipeline", None, exc) from exc
