@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -267,3 +268,36 @@ def test_reservations_of_a_batch_without_velocity_limits_reach_the_buckets(excha
     assert exchange.as_initiator("POST", "/v1/requests/wd-cold-1/cancel").status_code == 200  # the hold ends
     with exchange.engine.connect() as connection:
         assert_buckets_match_reservations(connection)
+
+
+def test_facts_read_ahead_count_only_over_registered_buckets(exchange: Any) -> None:
+    """A batch reads its velocity windows with the lock, ahead, under the policy last seen active; a window whose
+    combination is not registered in the database (its registration rolled back, say) has empty buckets there, so
+    the batch registers it — filling it from the reservations — and reads again: the sixth hot withdrawal in ten
+    minutes is denied, not counted against empty buckets and released."""
+    exchange.report_balances()
+    service = exchange.services.withdrawals
+    now = exchange.clock.now
+    first = service.submit_batch([service.prepare(LEDGER, hot(exchange, f"wd-{n}"), now=now) for n in range(5)])
+    assert [r["status"] for r in first if isinstance(r, dict)] == ["released"] * 5
+    assert service.policies.last_active is not None  # what the next batch reads ahead under
+    with exchange.engine.begin() as connection:
+        connection.execute(text("DELETE FROM guard_velocity_buckets"))
+        connection.execute(text("DELETE FROM guard_velocity_scopes"))
+    later = exchange.clock.advance(minutes=1)  # the five now lie in whole buckets, not in the window's raw edges
+    (sixth,) = service.submit_batch([service.prepare(LEDGER, hot(exchange, "wd-5"), now=later)])
+    assert isinstance(sixth, dict) and sixth["status"] == "denied"
+    assert "LIMIT_VELOCITY_COUNT" in [reason["code"] for reason in sixth["decision"]["reasons"]]
+
+
+def test_a_batch_whose_clock_is_behind_the_log_counts_up_to_the_log_s_time(exchange: Any) -> None:
+    """Submissions prepared with a clock behind the log's last entry (another process wrote meanwhile) are decided
+    at the log's time: what was read ahead for their own clock is not what counts."""
+    exchange.report_balances()
+    service = exchange.services.withdrawals
+    now = exchange.clock.now
+    service.submit_batch([service.prepare(LEDGER, hot(exchange, f"wd-{n}"), now=now) for n in range(5)])
+    late = now - timedelta(minutes=11)  # ahead of the lock, the window would hold none of the five
+    (sixth,) = service.submit_batch([service.prepare(LEDGER, hot(exchange, "wd-5"), now=late)])
+    assert isinstance(sixth, dict) and sixth["status"] == "denied"
+    assert "LIMIT_VELOCITY_COUNT" in [reason["code"] for reason in sixth["decision"]["reasons"]]
