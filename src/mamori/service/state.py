@@ -132,7 +132,7 @@ class PolicyCache:
 
     def active(self, db: Session | Connection) -> tuple[int, Policy]:
         connection = db if isinstance(db, Connection) else db.connection()
-        return self.of_version(connection, _ACTIVE_VERSION.rows(connection, {}))
+        return self.of_version(connection, ACTIVE_VERSION.rows(connection, {}))
 
     def of_version(self, connection: Connection, rows: list[tuple[Any, ...]]) -> tuple[int, Policy]:
         """The active version and its policy, from the rows of :data:`ACTIVE_VERSION` (read with other statements)."""
@@ -155,7 +155,7 @@ class PolicyCache:
             return policy
 
 
-ACTIVE_VERSION = _ACTIVE_VERSION = Prepared(select(PolicyVersion.version).where(PolicyVersion.status == "active"))
+ACTIVE_VERSION = Prepared(select(PolicyVersion.version).where(PolicyVersion.status == "active"))
 _VERSION_TEXT = select(PolicyVersion.text).where(PolicyVersion.version == bindparam("version"))
 _READ_ONLY: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
 # The Merkle frontier after this process's last commit, by engine: (log size, complete subtrees' hashes).
@@ -190,10 +190,10 @@ def _begin(engine: Engine, *, write: bool, reads: Sequence[Statement]) -> tuple[
             transaction = connection.begin()
             if write:
                 opening = AuditLog(connection).lock_and_last_entry(also=reads)
-            elif reads or connection.dialect.name != "postgresql":
+            elif reads or connection.dialect.name != "postgresql":  # SQLite is in-process: no connection to lose
                 opening = (0, None, run_all(connection, reads))
             else:
-                run_all(connection, [_PING])  # SQLite is in-process: nothing to lose there
+                run_all(connection, [_PING])
                 opening = (0, None, [])
         except DBAPIError as exc:
             connection.close()
