@@ -148,3 +148,42 @@ def test_a_naive_time_is_refused_on_postgresql(engine: Engine) -> None:
     with engine.begin() as connection, pytest.raises(MamoriError) as raised:
         insert_rows(connection, ENTRIES, [row])
     assert raised.value.code == "INTERNAL_ERROR"
+
+
+def test_inserts_combined_in_a_block_store_what_they_store_one_by_one(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``combined``: on PostgreSQL the inserts of a block go as one statement (a WITH clause per table, the bucket
+    upsert included), with the same rows as separate statements; a table given twice keeps both sets of rows."""
+    from mamori.store import bulk
+
+    statements: list[str] = []
+    real = bulk.execute
+    monkeypatch.setattr(bulk, "execute", lambda c, sql, p: (statements.append(sql), real(c, sql, p))[1])
+    moment = datetime(2026, 3, 3, 2, 0, 0, 123_456, tzinfo=UTC)
+    entry = {"seq": 0, "created_at": moment, "kind": "k", "payload": b"{}", "leaf_hash": b"\1" * 32}
+    bucket = {"scope": "s" * 32, "level": 0, "start_us": 10, "asset": "ETH", "count": 1, "l0": 5, "l1": 0, "l2": 0}
+    with engine.begin() as connection, bulk.combined(connection):
+        insert_rows(connection, ENTRIES, [entry])
+        insert_rows(connection, BUCKETS, [bucket], on_conflict="ON CONFLICT DO NOTHING")
+        insert_rows(connection, ENTRIES, [entry | {"seq": 1}])
+    with engine.connect() as connection:
+        found = connection.execute(select(ENTRIES.c.seq, ENTRIES.c.created_at).order_by(ENTRIES.c.seq)).all()
+        # SQLite hands the time back naive (stored as UTC)
+        assert [(seq, at if at.tzinfo else at.replace(tzinfo=UTC)) for seq, at in found] == [(0, moment), (1, moment)]
+        assert connection.execute(select(BUCKETS.c.start_us, BUCKETS.c.l0)).all() == [(10, 5)]
+    if engine.dialect.name == "postgresql":
+        assert len(statements) == 2  # entries and buckets together; the second entries after them
+        assert statements[0].startswith("WITH w0 AS (INSERT INTO audit_entries")
+
+
+def test_a_combined_block_that_fails_writes_nothing(engine: Engine) -> None:
+    from mamori.store import bulk
+
+    entry = {"seq": 0, "created_at": datetime(2026, 3, 3, tzinfo=UTC), "kind": "k", "payload": b"", "leaf_hash": b""}
+    with pytest.raises(RuntimeError), engine.begin() as connection, bulk.combined(connection):
+        insert_rows(connection, ENTRIES, [entry])
+        raise RuntimeError("the caller failed before the end of the block")
+    with engine.connect() as connection:
+        assert connection.execute(select(ENTRIES)).all() == []
+        assert bulk._QUEUE not in connection.info

@@ -21,7 +21,7 @@ from mamori.errors import MamoriError
 from mamori.policy.model import Policy
 from mamori.policy.parse import load_policy_text
 from mamori.service.facts import FactCache
-from mamori.store.bulk import insert_rows
+from mamori.store.bulk import combined, insert_rows
 from mamori.store.direct import Prepared, Statement, pipeline, run_all
 from mamori.store.guard_models import PolicyVersion
 
@@ -237,7 +237,7 @@ def unit_of_work(
             # Read before the pipeline: inside it, results come back only at its end.
             start = known[1] if known is not None and known[0] == size else log.frontier(size)
             work.facts.ready(work.connection)
-            with pipeline(work.connection, commit=True):
+            with pipeline(work.connection, commit=True), combined(work.connection):
                 work.write_later()
                 frontier = log.append_many(work.pending, start=size, frontier=start)
         # Committed: the next transaction of this process starts from this frontier if no other wrote since.
