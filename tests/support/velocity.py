@@ -7,10 +7,12 @@ from typing import Any
 from sqlalchemy import text
 
 from mamori.service import velocity
+from mamori.service.integrity import differences
 
 
-def assert_buckets_match_reservations(connection: Any) -> None:
-    """Every registered ``per``'s buckets are the sums of exactly the reservations in them (rows at zero aside)."""
+def assert_buckets_match_reservations(connection: Any, *, held_by_withdrawals: bool = True) -> None:
+    """Every registered ``per``'s buckets are the sums of exactly the reservations in them (rows at zero aside);
+    with ``held_by_withdrawals``, every reservation is also the hold of its withdrawal, and none is missing."""
     known = velocity.registered(connection)
     assert known, "no velocity scope registered: nothing to check"
     rows = [dict(row._mapping) for row in connection.execute(text("SELECT * FROM guard_reservations"))]
@@ -32,3 +34,7 @@ def assert_buckets_match_reservations(connection: Any) -> None:
         if stored.get(key) != expected.get(key)
     }
     assert not differing, f"buckets (stored, from reservations) differ at: {list(differing.items())[:6]}"
+    if held_by_withdrawals:
+        # The same, independently, by the operator's check (SQL aggregates), with the reservations against the
+        # withdrawals that hold them.
+        assert differences(connection) == []

@@ -35,7 +35,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @contextmanager
-def _connect(url: str | None) -> Iterator[Connection]:
+def connect(url: str | None) -> Iterator[Connection]:
     """A read transaction on the database; SQLAlchemy's errors become ``DATABASE_UNAVAILABLE`` (exit 2)."""
     from pathlib import Path
 
@@ -98,7 +98,7 @@ def verify(
         raw = decode_key_or_signature(public_key, field="--public-key", size=32)
         key = Ed25519PublicKey.from_public_bytes(raw)
     heads = [_published_head(path, key) for path in published or []]
-    with _connect(database) as connection:
+    with connect(database) as connection:
         try:
             log = AuditLog(connection)
             report = log.verify_all(public_key=key)
@@ -131,7 +131,7 @@ def proof(
     """Print an inclusion proof for entry SEQ; check it with mamori.audit.merkle.verify_inclusion."""
     from mamori.audit.store import AuditLog
 
-    with _connect(database) as connection:
+    with connect(database) as connection:
         result = AuditLog(connection).inclusion_proof(seq, size=size)
     result.verify()  # never hand out a proof that does not hold
     if as_json:

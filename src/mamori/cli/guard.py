@@ -7,16 +7,18 @@ goes through the service and its quorums. Each step is written to the audit log.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
 import yaml
 
-from mamori.cli.audit import DatabaseOption
+from mamori.cli.audit import DatabaseOption, JsonOption
 from mamori.cli.screen import FbiOption, IndexOption, IntelOption, ListOption, OfacOption
 from mamori.errors import InputError, MamoriError
 
@@ -45,6 +47,38 @@ def _yaml_file(path: Path | None, what: str) -> Any:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError("INPUT_UNREADABLE", source=str(path), reason=f"{what}: {type(exc).__name__}") from exc
+
+
+@app.command("check")
+def check(
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Report at most this many differences.")] = 50,
+) -> None:
+    """Recompute the velocity counters' reservations and buckets from the withdrawals; report every difference.
+
+    Exit 0 when they match, 1 when they do not (a row changed or removed outside the guard), 2 when the database
+    cannot be read. The audit log itself is checked by ``mamori audit verify``."""
+    from mamori.cli.audit import connect
+    from mamori.service.integrity import differences
+
+    with connect(database) as connection:
+        found = differences(connection, limit=limit)
+    if as_json:
+        document = {"consistent": not found, "differences": [dataclasses.asdict(d) for d in found]}
+        sys.stdout.buffer.write(orjson.dumps(document) + b"\n")
+    elif not found:
+        typer.echo("velocity counters consistent / 速度制限カウンタは出金記録と一致しています")
+    else:
+        typer.echo(
+            f"velocity counters DIFFER from the withdrawals in {len(found)} place(s)"
+            f"{' (first ' + str(limit) + ')' if len(found) >= limit else ''} /"
+            f" 速度制限カウンタが出金記録と一致しません ({len(found)} 件)"
+        )
+        for difference in found:
+            typer.echo(f"  {difference.text()}")
+    if found:
+        raise typer.Exit(1)
 
 
 @app.command("init")

@@ -96,7 +96,7 @@ def limbs(amount: int) -> tuple[int, int, int]:
     return amount & _MASK, (amount >> LIMB_BITS) & _MASK, amount >> (2 * LIMB_BITS)
 
 
-def _total(l0: Any, l1: Any, l2: Any) -> int:
+def total_of(l0: Any, l1: Any, l2: Any) -> int:
     """Sums of limbs (int on SQLite, Decimal on PostgreSQL; None for no rows) as the amount."""
     return int(l0 or 0) + (int(l1 or 0) << LIMB_BITS) + (int(l2 or 0) << (2 * LIMB_BITS))
 
@@ -213,7 +213,7 @@ def _sum_into(totals: Totals, rows: Iterable[Any]) -> Totals:
         if count:
             found = totals.setdefault(asset, [0, 0])
             found[0] += int(count)
-            found[1] += _total(l0, l1, l2)
+            found[1] += total_of(l0, l1, l2)
     return totals
 
 
