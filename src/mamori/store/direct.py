@@ -82,17 +82,24 @@ class Prepared:
 def run(connection: Connection, sql: str, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """Execute ``sql`` (the driver's own, named parameters; a statement that returns rows) with ``parameters``;
     every row it returns."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with _cursor(connection, sql, parameters) as cursor:
         cursor.execute(sql, parameters)
         # Always fetched: inside a psycopg pipeline a result has no description until it is fetched (a test of
         # the description there read every result as empty). ``sql`` must be a statement that returns rows.
         rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+@contextmanager
+def _cursor(connection: Connection, sql: str, parameters: Any) -> Iterator[Any]:
+    """The driver's cursor on ``connection``, closed after use; its errors raised as :func:`driver_error`'s."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
     except connection.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
         raise driver_error(connection, sql, parameters, exc) from exc
     finally:
         cursor.close()
-    return rows
 
 
 def run_all(connection: Connection, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
@@ -119,24 +126,14 @@ def run_all(connection: Connection, statements: Sequence[Statement]) -> list[lis
 
 def execute(connection: Connection, sql: str, parameters: Mapping[str, Any]) -> None:
     """Execute ``sql`` (a statement that returns no rows) once, with ``parameters``."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with _cursor(connection, sql, parameters) as cursor:
         cursor.execute(sql, parameters)
-    except connection.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
-        raise driver_error(connection, sql, parameters, exc) from exc
-    finally:
-        cursor.close()
 
 
 def run_many(connection: Connection, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """Execute ``sql`` once per row of ``rows`` in one driver call (``executemany``)."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with _cursor(connection, sql, rows) as cursor:
         cursor.executemany(sql, rows)
-    except connection.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
-        raise driver_error(connection, sql, rows, exc) from exc
-    finally:
-        cursor.close()
 
 
 def driver_error(connection: Connection, statement: str, parameters: Any, error: Exception) -> DBAPIError:
