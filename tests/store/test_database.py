@@ -12,7 +12,7 @@ from sqlalchemy import Engine, inspect, text
 
 from mamori.errors import MamoriError
 from mamori.store import DatabaseError, create_engine, upgrade
-from mamori.store.database import downgrade, safe_url
+from mamori.store.database import allow_table_scans, downgrade, safe_url
 
 TABLES = {"audit_entries", "audit_subtrees", "audit_tree_heads", "alembic_version"}
 
@@ -123,7 +123,7 @@ def test_the_migrations_build_exactly_the_tables_the_models_describe(engine: Eng
     assert differences == []
 
 
-def test_postgresql_connections_keep_the_url_s_options_and_use_generic_plans(database) -> None:
+def test_postgresql_connections_keep_the_url_s_options_use_generic_plans_and_price_out_table_scans(database) -> None:
     """The guard asks PostgreSQL for generic plans (store/database.py) without dropping options the URL gives —
     a server process started with ``?options=-csearch_path=<schema>`` must still find its tables."""
     if not database.is_postgresql:
@@ -135,6 +135,11 @@ def test_postgresql_connections_keep_the_url_s_options_and_use_generic_plans(dat
         try:
             with engine.connect() as connection:
                 assert connection.execute(text("SHOW plan_cache_mode")).scalar() == "force_generic_plan"
+                assert connection.execute(text("SHOW enable_seqscan")).scalar() == "off"
+                allow_table_scans(connection)  # for a command that aggregates whole tables, in its transaction
+                assert connection.execute(text("SHOW enable_seqscan")).scalar() == "on"
+                connection.rollback()
+                assert connection.execute(text("SHOW enable_seqscan")).scalar() == "off"
                 assert connection.execute(text("SHOW search_path")).scalar() == database.schema
         finally:
             engine.dispose()

@@ -34,7 +34,6 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
-    or_,
     select,
     true,
     union_all,
@@ -156,29 +155,27 @@ _BUCKET_RUNS_JOINED = (
     .group_by(_RUN_BUCKETS.c.asset)
 )
 _WINDOW_STATEMENTS: dict[tuple[str, ...], Prepared] = {}
-_RAW_STATEMENTS: dict[tuple[str, ...], Select[Any]] = {}
+_RAW_STATEMENTS: dict[tuple[str, ...], list[Select[Any]]] = {}
 _SCANS: dict[tuple[str, ...], Prepared] = {}
 
 
-def _raw_statement(per: tuple[str, ...]) -> Select[Any]:
-    """COUNT and sums of the amount's limbs per asset, of the reservations sharing ``per`` in up to two ranges."""
-    statement = _RAW_STATEMENTS.get(per)
-    if statement is None:
-        statement = (
+def _raw_statements(per: tuple[str, ...]) -> list[Select[Any]]:
+    """COUNT and sums of the amount's limbs per asset, of the reservations sharing ``per``: one aggregate per range,
+    each a single range of an index (an OR of the ranges in one WHERE let PostgreSQL's generic plan read every
+    reservation of the wallet and filter them: 180 µs per window at 2,000 reservations, growing with them)."""
+    statements = _RAW_STATEMENTS.get(per)
+    if statements is None:
+        statements = _RAW_STATEMENTS[per] = [
             select(_R.asset, func.count(), func.sum(_R.amount_l0), func.sum(_R.amount_l1), func.sum(_R.amount_l2))
             .where(
-                or_(
-                    *(
-                        (_R.reserved_us >= bindparam(f"low_{i}")) & (_R.reserved_us < bindparam(f"high_{i}"))
-                        for i in range(_RAW_SLOTS)
-                    )
-                ),
+                _R.reserved_us >= bindparam(f"low_{i}"),
+                _R.reserved_us < bindparam(f"high_{i}"),
                 *(getattr(_R, key) == bindparam(f"per_{key}") for key in per),
             )
             .group_by(_R.asset)
-        )
-        _RAW_STATEMENTS[per] = statement
-    return statement
+            for i in range(_RAW_SLOTS)
+        ]
+    return statements
 
 
 def _window_statement(per: tuple[str, ...], dialect: str) -> Prepared:
@@ -187,14 +184,14 @@ def _window_statement(per: tuple[str, ...], dialect: str) -> Prepared:
     statement = _WINDOW_STATEMENTS.get((dialect, *per))
     if statement is None:
         runs = [_BUCKET_RUNS_JOINED] if dialect == "postgresql" else _BUCKET_RUNS
-        statement = _WINDOW_STATEMENTS[(dialect, *per)] = Prepared(union_all(_raw_statement(per), *runs))
+        statement = _WINDOW_STATEMENTS[(dialect, *per)] = Prepared(union_all(*_raw_statements(per), *runs))
     return statement
 
 
 def _scan_statement(per: tuple[str, ...]) -> Prepared:
     statement = _SCANS.get(per)
     if statement is None:
-        statement = _SCANS[per] = Prepared(_raw_statement(per))
+        statement = _SCANS[per] = Prepared(union_all(*_raw_statements(per)))
     return statement
 
 
