@@ -4,10 +4,11 @@ per second — on SQLite and on PostgreSQL, against named peers measured in the 
     .venv/bin/python bench/bench_guard_http.py [--seconds 15] [--rate 200] [--clients 16] [--saturation-seconds 10]
         [--backend sqlite|postgresql|both] [--client raw|httpx] [--quick]
 
-For each backend: a fresh database (a SQLite file in a temporary directory; a PostgreSQL database created for the
-run and dropped after it) initialised as the sample exchange (mamori.demo.exchange) with a bench policy, and
-``mamori serve`` started as a child process (mamori.demo.server.ServerProcess) with the real OFAC and FBI lists
-(../shared/data/intel). This process is the client, on loopback (guard_load.py):
+For each backend, after the disk is synced and left quiet for 3 s (``settle``): a fresh database (a SQLite file in
+a temporary directory; a PostgreSQL database created for the run and dropped after it) initialised as the sample
+exchange (mamori.demo.exchange) with a bench policy, and ``mamori serve`` started as a child process
+(mamori.demo.server.ServerProcess) with the real OFAC and FBI lists (../shared/data/intel). This process is the
+client, on loopback (guard_load.py):
 
   loaded      open loop: ``--rate`` POST /v1/requests per second for ``--seconds``, each a signed hot-wallet
               request with its raw EIP-1559 transaction (submitted and decided in one call: released with an
@@ -252,6 +253,14 @@ def drop_pg_database(name: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def settle(seconds: float = 3.0) -> None:
+    """Let what the previous phase wrote reach the disk before a backend's phases start: the SQLite phase and its
+    durability floor leave tens of megabytes for the kernel to write back, which PostgreSQL's commits, each waiting
+    for its own flush, would otherwise queue behind."""
+    os.sync()
+    time.sleep(seconds)
+
+
 def bench_backend(backend: str, args: argparse.Namespace, directory: Path) -> Figures:
     pg_name = f"mamori_bench_{os.getpid()}"
     url = f"sqlite:///{directory / 'guard.db'}" if backend == "sqlite" else create_pg_database(pg_name)
@@ -408,6 +417,7 @@ def main() -> None:
     figures = {}
     try:
         for backend in backends:
+            settle()
             figures[backend] = bench_backend(backend, args, directory)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
