@@ -128,6 +128,14 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         "No list to screen against: give --ofac, --fbi, --list, --intel or --index",
         "照合するリストがありません: --ofac、--fbi、--list、--intel または --index を指定してください",
     ),
+    "TAXII_QUERY_INVALID": (
+        "Request parameter {parameter} cannot be used: {reason}",
+        "リクエストパラメータ {parameter} は使用できません: {reason}",
+    ),
+    "TLP_MARKING_INVALID": (
+        "Marking definition {id} cannot be used: {reason}",
+        "マーキング定義 {id} は使用できません: {reason}",
+    ),
     "AUDIT_ENTRY_INVALID": (
         "An audit log entry or leaf hash is malformed: {reason}",
         "監査ログのエントリまたはリーフハッシュの形式が正しくありません: {reason}",
@@ -154,6 +162,67 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         " refusing to screen against a possibly older list",
         "リスト {list}: {source} の版 {new_version} で版 {current_version} を置き換えようとしましたが、古い版であるか、"
         "日付として比較できず --ofac、--fbi、--list で明示的に指定されていません。古い可能性のあるリストでは照合しません",
+    ),
+    "STIX_OBJECT_INVALID": (
+        "The STIX object {id} cannot be used: {reason}",
+        "STIX オブジェクト {id} は使用できません: {reason}",
+    ),
+    "STIX_LIST_MISMATCH": (
+        "Indicator {id} belongs to list {found}, not {expected}: an update is compared only with the previous import of the same list",
+        "インディケーター {id} はリスト {found} のもので、{expected} のものではありません。更新は同じリストの前回の取り込みとのみ比較します",
+    ),
+    "STIX_VERSION_NOT_LATER": (
+        "Indicator {id} was last modified at {modified}: a new version at {now} would not be strictly later (STIX versions are ordered by 'modified', to the millisecond); check the clock and import again",
+        "インディケーター {id} の最終更新は {modified} です。{now} の新しい版はそれより厳密に後ではありません（STIX の版は 'modified' のミリ秒単位で順序付けられます）。時計を確認して再度取り込んでください",
+    ),
+    # Problems of a submitted object as STIX 2.1 (intel/stix_validation.py): {path} is the property, {reason} the rule.
+    "STIX_PROPERTY_MISSING": (
+        "STIX object {id}: the required property '{path}' is missing ({reason})",
+        "STIX オブジェクト {id}: 必須プロパティ '{path}' がありません（{reason}）",
+    ),
+    "STIX_PROPERTY_INVALID": (
+        "STIX object {id}: property '{path}' is invalid: {reason}",
+        "STIX オブジェクト {id}: プロパティ '{path}' が不正です: {reason}",
+    ),
+    "STIX_PROPERTY_NAME_INVALID": (
+        "STIX object {id}: '{path}' cannot be a property name: {reason}",
+        "STIX オブジェクト {id}: '{path}' はプロパティ名として使えません: {reason}",
+    ),
+    "STIX_SPEC_VERSION_INVALID": (
+        "STIX object {id}: '{path}' is not STIX 2.1: {reason}",
+        "STIX オブジェクト {id}: '{path}' が STIX 2.1 ではありません: {reason}",
+    ),
+    "STIX_ID_INVALID": (
+        "STIX object {id}: its id is not an identifier of its type: {reason}",
+        "STIX オブジェクト {id}: id がその型の識別子ではありません: {reason}",
+    ),
+    "STIX_REF_INVALID": (
+        "STIX object {id}: the reference '{path}' is invalid: {reason}",
+        "STIX オブジェクト {id}: 参照 '{path}' が不正です: {reason}",
+    ),
+    "STIX_TIMESTAMP_INVALID": (
+        "STIX object {id}: '{path}' is not a valid STIX timestamp: {reason}",
+        "STIX オブジェクト {id}: '{path}' が正しい STIX のタイムスタンプではありません: {reason}",
+    ),
+    "STIX_TIMESTAMP_ORDER": (
+        "STIX object {id}: the times are out of order: {reason}",
+        "STIX オブジェクト {id}: 時刻の順序が正しくありません: {reason}",
+    ),
+    "STIX_PATTERN_INVALID": (
+        "STIX object {id}: the indicator's pattern is not a valid STIX pattern: {reason}",
+        "STIX オブジェクト {id}: インディケーターのパターンが正しい STIX パターンではありません: {reason}",
+    ),
+    "STIX_EXTENSION_INVALID": (
+        "STIX object {id}: the extension at '{path}' is invalid: {reason}",
+        "STIX オブジェクト {id}: '{path}' の拡張が不正です: {reason}",
+    ),
+    "STIX_MARKING_INVALID": (
+        "STIX object {id}: the marking at '{path}' is invalid: {reason}",
+        "STIX オブジェクト {id}: '{path}' のマーキングが不正です: {reason}",
+    ),
+    "STIX_VALIDATOR_REJECTED": (
+        "STIX object {id} is refused by stix2-validator: {reason}",
+        "STIX オブジェクト {id} は stix2-validator により拒否されました: {reason}",
     ),
     "AUDIT_LOG_TAMPERED": (
         "Audit log entry {seq} fails verification: {reason}; the log has been tampered with",
