@@ -47,6 +47,7 @@ TLP2_MARKINGS: Mapping[str, Tlp] = {
     "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003": Tlp.AMBER_STRICT,
     "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": Tlp.RED,
 }
+TLP2_IDS: Mapping[Tlp, str] = {level: marking_id for marking_id, level in TLP2_MARKINGS.items()}
 TLP1_MARKINGS: Mapping[str, Tlp] = {
     "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": Tlp.CLEAR,  # TLP:WHITE
     "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": Tlp.GREEN,

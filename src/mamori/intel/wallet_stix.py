@@ -30,6 +30,8 @@ import orjson
 from mamori.chains.addresses import Family
 from mamori.errors import InputError
 from mamori.intel.lists import AddressList, ListEntry, ListSource
+from mamori.intel.stix_forms import id_type
+from mamori.intel.tlp import TLP2_IDS, Tlp
 
 # STIX 2.1 §2.9: the namespace of deterministic SCO ids.
 SCO_ID_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
@@ -42,13 +44,11 @@ WALLET_TYPE_EXTENSION = "extension-definition--4bb98549-a34f-4edc-9333-98d5d47f2
 WALLET_PROPERTIES_EXTENSION = "extension-definition--243225c1-e82b-454f-9b8c-3c8e3b4707bf"
 # Placeholder domain (RFC 2606 reserves .example): replace it before publishing, with a new extension version.
 SCHEMA_BASE_URL = "https://mamori.example/stix/extensions"
-TLP_CLEAR = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
+TLP_CLEAR = TLP2_IDS[Tlp.CLEAR]
 DEFAULT_INDICATOR_TYPES = ("malicious-activity",)
 
 WALLET_TYPE = "cryptocurrency-wallet"
 _DEFINITIONS_TIME = "2026-12-03T00:00:00.000Z"  # when the extension definitions were written; fixed with them
-_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-_ID = re.compile(rf"([a-z][a-z0-9-]*[a-z0-9])--({_UUID})")
 
 
 class WalletEntry(NamedTuple):
@@ -207,8 +207,7 @@ def _uuid5(namespace: bytes, value: object) -> str:
 
 
 def _require_id(ident: str, object_type: str) -> None:
-    match = _ID.fullmatch(ident)
-    if match is None or match.group(1) != object_type:
+    if id_type(ident) != object_type:
         raise InputError("STIX_OBJECT_INVALID", id=ident, reason=f"not a {object_type} id (<type>--<UUID>)")
 
 

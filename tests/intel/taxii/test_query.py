@@ -9,14 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mamori.errors import InputError
-from mamori.intel.taxii.query import (
-    DEFAULT_PAGE,
-    Endpoint,
-    VersionFilter,
-    format_timestamp_us,
-    parse_query,
-    parse_timestamp_us,
-)
+from mamori.intel.stix_forms import format_timestamp_us
+from mamori.intel.taxii.query import DEFAULT_PAGE, Endpoint, VersionFilter, parse_query, parse_timestamp_us
 
 INDICATOR = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
 WALLET = "cryptocurrency-wallet--fcfa02bd-0b21-5d04-b220-47fb4ea9914e"  # a UUIDv5 id (OpenCTI's derivation)

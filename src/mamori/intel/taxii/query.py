@@ -13,26 +13,18 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import Enum
 
 import orjson
 
 from mamori.errors import InputError
+from mamori.intel.stix_forms import id_type, is_type_name, timestamp_us
 
 DEFAULT_PAGE = 1_000
 MAX_PAGE = 10_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# RFC 3339 in UTC as STIX and TAXII write it: ``2026-03-03T02:00:00Z`` with up to six fractional digits.
-_TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z", re.ASCII)
-# A STIX type name: a-z, 0-9 and single hyphens, 3 to 250 characters (STIX 2.1 §2.13); an id is a type and a UUID.
-_TYPE_NAME = r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,248}[a-z0-9]"
-_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
-_STIX_ID = re.compile(f"{_TYPE_NAME}--{_UUID}")
-_STIX_TYPE = re.compile(_TYPE_NAME)
-_SPEC_VERSION = re.compile(r"\d\.\d", re.ASCII)
+_SPEC_VERSION = re.compile(r"[0-9]\.[0-9]")
 
 
 class Endpoint(Enum):
@@ -64,29 +56,12 @@ _MATCH_FIELDS = {
 
 
 def parse_timestamp_us(text: str, *, parameter: str) -> int:
-    """A STIX/TAXII timestamp as microseconds since 1970 (UTC); anything else is refused."""
-    match = _TIMESTAMP.fullmatch(text)
-    if match is None:
-        raise InputError(
-            "TAXII_QUERY_INVALID",
-            parameter=parameter,
-            reason=f"{text!r} is not a timestamp like 2026-03-03T02:00:00.000Z",
-        )
-    year, month, day, hour, minute, second, fraction = match.groups()
-    try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC)
-    except ValueError as exc:
-        raise InputError("TAXII_QUERY_INVALID", parameter=parameter, reason=f"{text!r} is not a calendar time") from exc
-    micros = int((fraction or "").ljust(6, "0"))
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + micros
-
-
-def format_timestamp_us(micros: int) -> str:
-    """Microseconds since 1970 as TAXII writes a timestamp: six fractional digits and ``Z`` (§2)."""
-    seconds, fraction = divmod(micros, 1_000_000)
-    moment = datetime.fromtimestamp(seconds, UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{fraction:06d}Z"
+    """A TAXII timestamp (up to microseconds, §2) as microseconds since 1970 (UTC); anything else is refused."""
+    micros = timestamp_us(text, max_digits=6)
+    if micros is None:
+        reason = f"{text!r} is not a calendar time like 2026-03-03T02:00:00.000Z (up to six fractional digits)"
+        raise InputError("TAXII_QUERY_INVALID", parameter=parameter, reason=reason)
+    return micros
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +103,10 @@ def parse_query(parameters: Mapping[str, Sequence[str]], endpoint: Endpoint, *, 
     single = {name: _once(name, values) for name, values in parameters.items()}
     allowed = {f"match[{field}]" for field in endpoint.match_fields}
     matched = {name: value for name, value in single.items() if name in allowed}
-    ids = frozenset(_listed(matched.get("match[id]"), "match[id]", _STIX_ID, "a STIX id (type--UUID)"))
-    types = frozenset(_listed(matched.get("match[type]"), "match[type]", _STIX_TYPE, "a STIX type name"))
+    ids = frozenset(_listed(matched.get("match[id]"), "match[id]", _is_id, "a STIX id (type--UUID)"))
+    types = frozenset(_listed(matched.get("match[type]"), "match[type]", is_type_name, "a STIX type name"))
     spec_versions = frozenset(
-        _listed(matched.get("match[spec_version]"), "match[spec_version]", _SPEC_VERSION, "a spec version like 2.1")
+        _listed(matched.get("match[spec_version]"), "match[spec_version]", _is_spec_version, "a spec version like 2.1")
     )
     versions = _versions(matched.get("match[version]"), endpoint)
     added_after = single.get("added_after") if endpoint.pages else None
@@ -151,12 +126,20 @@ def _once(name: str, values: Sequence[str]) -> str:
     return values[0]
 
 
-def _listed(value: str | None, parameter: str, form: re.Pattern[str], expected: str) -> list[str]:
+def _is_id(text: str) -> bool:
+    return id_type(text) is not None
+
+
+def _is_spec_version(text: str) -> bool:
+    return _SPEC_VERSION.fullmatch(text) is not None
+
+
+def _listed(value: str | None, parameter: str, valid: Callable[[str], bool], expected: str) -> list[str]:
     if value is None:
         return []
     items = value.split(",")
     for item in items:
-        if not form.fullmatch(item):
+        if not valid(item):
             raise InputError("TAXII_QUERY_INVALID", parameter=parameter, reason=f"{item!r} is not {expected}")
     return items
 
