@@ -15,6 +15,18 @@ from mamori.store import DatabaseError, create_engine, upgrade
 from mamori.store.database import allow_table_scans, downgrade, safe_url
 
 TABLES = {"audit_entries", "audit_subtrees", "audit_tree_heads", "alembic_version"}
+HUB_TABLES = {
+    "hub_organisations",
+    "hub_accounts",
+    "hub_sharing_groups",
+    "hub_sharing_group_members",
+    "taxii_api_roots",
+    "taxii_collections",
+    "taxii_collection_rights",
+    "taxii_objects",
+    "taxii_object_readers",
+    "taxii_status",
+}
 
 
 def test_migrations_create_the_tables_from_empty(database) -> None:
@@ -22,13 +34,13 @@ def test_migrations_create_the_tables_from_empty(database) -> None:
     try:
         assert not TABLES & set(inspect(engine).get_table_names())
         upgrade(engine)
-        assert set(inspect(engine).get_table_names()) >= TABLES
+        assert set(inspect(engine).get_table_names()) >= TABLES | HUB_TABLES
         columns = {c["name"] for c in inspect(engine).get_columns("audit_entries")}
         assert columns == {"seq", "created_at", "kind", "payload", "leaf_hash"}
         assert {c["name"] for c in inspect(engine).get_columns("audit_subtrees")} == {"level", "idx", "hash"}
         assert inspect(engine).get_pk_constraint("audit_subtrees")["constrained_columns"] == ["level", "idx"]
         with engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
         upgrade(engine)  # already at head: nothing to do, nothing fails
     finally:
         engine.dispose()
@@ -36,7 +48,7 @@ def test_migrations_create_the_tables_from_empty(database) -> None:
 
 def test_downgrade_removes_the_tables(engine: Engine) -> None:
     downgrade(engine, "base")
-    assert not (TABLES - {"alembic_version"}) & set(inspect(engine).get_table_names())
+    assert not ((TABLES | HUB_TABLES) - {"alembic_version"}) & set(inspect(engine).get_table_names())
 
 
 def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: Path) -> None:

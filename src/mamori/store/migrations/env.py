@@ -5,7 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from mamori.store import guard_models  # noqa: F401 - registers the guard's tables on Base.metadata
+from mamori.store import (
+    guard_models,  # noqa: F401 - registers the guard's tables on Base.metadata
+    hub_models,  # noqa: F401 - registers the hub's tables on Base.metadata
+)
 from mamori.store.models import Base
 
 connection = context.config.attributes.get("connection")
