@@ -184,6 +184,28 @@ def test_a_marking_definition_in_the_envelope_is_known_to_its_objects(engine: En
     assert other.rows == [] and len(member.rows) == 1
 
 
+def test_a_standard_tlp_marking_relabelled_is_refused_and_the_collection_still_takes_objects(engine: Engine) -> None:
+    relabelled = {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": TLP2_IDS[Tlp.RED],
+        "created": "2022-10-01T00:00:00.000Z",
+        "name": "TLP:RED",
+        "extensions": {
+            "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d": {
+                "extension_type": "property-extension",
+                "tlp_2_0": "clear",
+            }
+        },
+    }
+    with engine.begin() as connection:
+        (outcome,) = add(connection, [relabelled])
+        assert isinstance(outcome, Refused)
+        assert isinstance(add(connection, [indicator(marking=TLP2_IDS[Tlp.RED])])[0], Stored)
+    with engine.connect() as connection:  # still RED: only the producer reads it
+        assert page(connection, Reader("org-b", "org-b/bot")).rows == []
+
+
 AUDIENCES = {
     "producer only": Audience("org-a"),
     "named org-c": Audience("org-a", named_organisations=frozenset({"org-c"})),

@@ -72,6 +72,11 @@ def add_objects(
         stix_id = str(obj.get("id", "")) if isinstance(obj, Mapping) else ""
         problems = list(validate(obj))
         level = None
+        if not problems and obj.get("type") == "marking-definition":
+            try:
+                marking_tlp(obj)  # a standard TLP id stating another level must never be stored
+            except InputError as exc:
+                problems.append(Problem("", exc.message_en, "TLP_MARKING_INVALID"))
         if not problems:
             level = object_tlp(obj, markings, default=Tlp(collection.default_tlp))
             unknown = [ref for ref in marking_refs(obj) if ref not in markings and ref not in STANDARD_MARKINGS]
