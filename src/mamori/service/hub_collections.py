@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.orm import Session
 
 from mamori.errors import InputError, MamoriError
 from mamori.guard import require_text
@@ -144,8 +145,6 @@ def collections_of(connection: Connection, api_root: str, organisation_id: str) 
         )
         .order_by(TaxiiCollection.title, TaxiiCollection.id)
     )
-    from sqlalchemy.orm import Session  # noqa: PLC0415 - ORM rows only here
-
     with Session(bind=connection) as session:
         return [(row[0], Rights(bool(row[1]), bool(row[2]))) for row in session.execute(statement)]
 
