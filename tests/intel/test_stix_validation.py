@@ -73,6 +73,13 @@ def stamp(moment: datetime, digits: int = 3) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}" + (f".{moment.microsecond:06d}"[: digits + 1] if digits else "") + "Z"
 
 
+def draw_optional(draw: st.DrawFn, obj: dict[str, Any], optional: dict[str, st.SearchStrategy[Any]]) -> None:
+    """Each optional property drawn or left out."""
+    for name, strategy in optional.items():
+        if draw(st.booleans()):
+            obj[name] = draw(strategy)
+
+
 @st.composite
 def times(draw: st.DrawFn) -> tuple[str, str]:
     """created and modified: modified at or after created, each to the millisecond or the microsecond."""
@@ -123,9 +130,7 @@ def common(draw: st.DrawFn, kind: str) -> dict[str, Any]:
         "object_marking_refs": st.lists(st.sampled_from([TLP_CLEAR, TLP_RED]), min_size=1, max_size=2),
         "x_mamori_note": texts,
     }
-    for name, strategy in optional.items():
-        if draw(st.booleans()):
-            obj[name] = draw(strategy)
+    draw_optional(draw, obj, optional)
     return obj
 
 
@@ -161,9 +166,7 @@ def indicators(draw: st.DrawFn) -> dict[str, Any]:
         "valid_until": st.just(stamp(start + timedelta(days=30))),
         "kill_chain_phases": st.just([{"kill_chain_name": "lockheed-martin-cyber-kill-chain", "phase_name": "c2"}]),
     }
-    for name, strategy in optional.items():
-        if draw(st.booleans()):
-            obj[name] = draw(strategy)
+    draw_optional(draw, obj, optional)
     return obj
 
 
@@ -197,9 +200,7 @@ def sightings(draw: st.DrawFn) -> dict[str, Any]:
         "summary": st.booleans(),
         "description": texts,
     }
-    for name, strategy in optional.items():
-        if draw(st.booleans()):
-            obj[name] = draw(strategy)
+    draw_optional(draw, obj, optional)
     return obj
 
 
@@ -214,9 +215,7 @@ def identities(draw: st.DrawFn) -> dict[str, Any]:
         "contact_information": texts,
         "description": texts,
     }
-    for name, strategy in optional.items():
-        if draw(st.booleans()):
-            obj[name] = draw(strategy)
+    draw_optional(draw, obj, optional)
     return obj
 
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from mamori.errors import InputError, MamoriError
 from mamori.guard import require_text
 from mamori.intel.tlp import Tlp
+from mamori.service.hub_members import require_members
 from mamori.store.hub_models import (
     CollectionRight,
-    HubOrganisation,
     SharingGroup,
     SharingGroupMember,
     TaxiiApiRoot,
@@ -61,7 +61,7 @@ def add_sharing_group(connection: Connection, group_id: str, name: str, members:
     require_text(name, field="name")
     connection.execute(insert(SharingGroup).values(id=group_id, name=name))
     organisations = sorted(set(members))
-    _require_members(connection, organisations)
+    require_members(connection, organisations)
     if organisations:
         connection.execute(
             insert(SharingGroupMember), [{"group_id": group_id, "organisation_id": o} for o in organisations]
@@ -107,7 +107,7 @@ def add_collection(
 
 def grant(connection: Connection, collection_id: str, organisation_id: str, rights: Rights) -> None:
     """Set ``organisation_id``'s rights on a collection (replacing what it had)."""
-    _require_members(connection, [organisation_id])
+    require_members(connection, [organisation_id])
     key = (CollectionRight.collection_id == collection_id, CollectionRight.organisation_id == organisation_id)
     changed = connection.execute(
         update(CollectionRight).where(*key).values(can_read=rights.can_read, can_write=rights.can_write)
@@ -147,18 +147,3 @@ def collections_of(connection: Connection, api_root: str, organisation_id: str) 
     )
     with Session(bind=connection) as session:
         return [(row[0], Rights(bool(row[1]), bool(row[2]))) for row in session.execute(statement)]
-
-
-def _require_members(connection: Connection, organisations: list[str]) -> None:
-    if not organisations:
-        return
-    found = set(
-        connection.execute(
-            select(HubOrganisation.id).where(
-                HubOrganisation.id.in_(organisations), HubOrganisation.removed_us.is_(None)
-            )
-        ).scalars()
-    )
-    missing = sorted(set(organisations) - found)
-    if missing:
-        raise MamoriError("NOT_FOUND", what="member organisation", id=missing[0])

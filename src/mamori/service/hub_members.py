@@ -78,11 +78,7 @@ def add_account(
         raise InputError("FIELD_TYPE_INVALID", field="name", expected="a user name without ':' (HTTP Basic)")
     if password is not None and len(password) < MIN_PASSWORD:
         raise InputError("FIELD_TYPE_INVALID", field="password", expected=f"at least {MIN_PASSWORD} characters")
-    member = connection.execute(
-        select(HubOrganisation.removed_us).where(HubOrganisation.id == organisation_id)
-    ).one_or_none()
-    if member is None or member.removed_us is not None:
-        raise MamoriError("NOT_FOUND", what="member organisation", id=organisation_id)
+    require_members(connection, [organisation_id])
     token, key_id, secret_sha256 = new_api_key()
     connection.execute(
         insert(HubAccount).values(
@@ -95,6 +91,22 @@ def add_account(
         )
     )
     return token
+
+
+def require_members(connection: Connection, organisations: list[str]) -> None:
+    """``NOT_FOUND`` for the first of ``organisations`` that is not a current member."""
+    if not organisations:
+        return
+    found = set(
+        connection.execute(
+            select(HubOrganisation.id).where(
+                HubOrganisation.id.in_(organisations), HubOrganisation.removed_us.is_(None)
+            )
+        ).scalars()
+    )
+    missing = sorted(set(organisations) - found)
+    if missing:
+        raise MamoriError("NOT_FOUND", what="member organisation", id=missing[0])
 
 
 def revoke_account(connection: Connection, key_id: str, *, now_us: int) -> None:
