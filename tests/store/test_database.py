@@ -40,7 +40,7 @@ def test_migrations_create_the_tables_from_empty(database) -> None:
         assert {c["name"] for c in inspect(engine).get_columns("audit_subtrees")} == {"level", "idx", "hash"}
         assert inspect(engine).get_pk_constraint("audit_subtrees")["constrained_columns"] == ["level", "idx"]
         with engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
         upgrade(engine)  # already at head: nothing to do, nothing fails
     finally:
         engine.dispose()

@@ -9,7 +9,18 @@ TAXII paging by ``added_after`` or ``next`` exact across any number of server pr
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mamori.store.models import Base
@@ -25,6 +36,8 @@ class HubOrganisation(Base):
     identity_ref: Mapped[str] = mapped_column(String(300))  # its STIX identity (identity--UUID)
     created_us: Mapped[int] = mapped_column(BigInteger)
     removed_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The hub's own organisation: its identity replaces the producer's in anonymous submissions.
+    operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class HubAccount(Base):
@@ -40,6 +53,8 @@ class HubAccount(Base):
     password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
     created_us: Mapped[int] = mapped_column(BigInteger)
     revoked_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Its submissions name the hub as producer; who submitted them stays in ``taxii_objects.submitted_by``.
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (UniqueConstraint("name", name="uq_hub_accounts_name"),)
 
