@@ -132,6 +132,34 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         "Request parameter {parameter} cannot be used: {reason}",
         "リクエストパラメータ {parameter} は使用できません: {reason}",
     ),
+    "TAXII_NOT_ACCEPTABLE": (
+        "The hub answers in application/taxii+json;version=2.1 only, not {accept}",
+        "ハブの応答は application/taxii+json;version=2.1 のみです（要求: {accept}）",
+    ),
+    "TAXII_MEDIA_TYPE_UNSUPPORTED": (
+        "The request body must be application/taxii+json;version=2.1, not {media_type}",
+        "リクエスト本文は application/taxii+json;version=2.1 でなければなりません（受信: {media_type}）",
+    ),
+    "TAXII_ENVELOPE_INVALID": (
+        "The request body is not a TAXII envelope: {reason}",
+        "リクエスト本文が TAXII エンベロープではありません: {reason}",
+    ),
+    "TAXII_AUTH_REQUIRED": (
+        "Authentication is required: send 'Authorization: Bearer <member token>' or HTTP Basic credentials",
+        "認証が必要です。'Authorization: Bearer <会員トークン>' または HTTP Basic 認証情報を送ってください",
+    ),
+    "TAXII_PERMISSION_DENIED": (
+        "Organisation {organisation} may not {action} in collection {collection}",
+        "組織 {organisation} はコレクション {collection} で「{action}」を行う権限がありません",
+    ),
+    "HUB_AUDIENCE_INVALID": (
+        "Header {header} cannot be used: {reason}",
+        "ヘッダー {header} は使用できません: {reason}",
+    ),
+    "HUB_OPERATOR_MISSING": (
+        "The hub has no operator organisation, whose identity anonymous submissions carry: run 'mamori hub init'",
+        "匿名投稿に使うハブ運営組織が登録されていません。'mamori hub init' を実行してください",
+    ),
     "TLP_MARKING_INVALID": (
         "Marking definition {id} cannot be used: {reason}",
         "マーキング定義 {id} は使用できません: {reason}",
