@@ -156,6 +156,10 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         "Header {header} cannot be used: {reason}",
         "ヘッダー {header} は使用できません: {reason}",
     ),
+    "HUB_ANONYMITY_BREACH": (
+        "An anonymous submission cannot carry its submitter's own identity object {id}",
+        "匿名投稿に投稿者自身の identity オブジェクト {id} を含めることはできません",
+    ),
     "HUB_OPERATOR_MISSING": (
         "The hub has no operator organisation, whose identity anonymous submissions carry: run 'mamori hub init'",
         "匿名投稿に使うハブ運営組織が登録されていません。'mamori hub init' を実行してください",
@@ -202,6 +206,10 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
     "STIX_VERSION_NOT_LATER": (
         "Indicator {id} was last modified at {modified}: a new version at {now} would not be strictly later (STIX versions are ordered by 'modified', to the millisecond); check the clock and import again",
         "インディケーター {id} の最終更新は {modified} です。{now} の新しい版はそれより厳密に後ではありません（STIX の版は 'modified' のミリ秒単位で順序付けられます）。時計を確認して再度取り込んでください",
+    ),
+    "INTEL_SOURCE_UNKNOWN": (
+        "Cannot import {source}: {reason}; give an OFAC SDN snapshot (its folder or one of its sanctioned_addresses_<ASSET> files), the FBI list (eth_addresses.txt or .csv) or a STIX 2.1 bundle (JSON)",
+        "{source} を取り込めません: {reason}。OFAC SDN のスナップショット（フォルダまたは sanctioned_addresses_<ASSET> ファイル）、FBI のリスト（eth_addresses.txt または .csv）、STIX 2.1 バンドル（JSON）のいずれかを指定してください",
     ),
     # Problems of a submitted object as STIX 2.1 (intel/stix_validation.py): {path} is the property, {reason} the rule.
     "STIX_PROPERTY_MISSING": (
@@ -251,6 +259,22 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
     "STIX_VALIDATOR_REJECTED": (
         "STIX object {id} is refused by stix2-validator: {reason}",
         "STIX オブジェクト {id} は stix2-validator により拒否されました: {reason}",
+    ),
+    "INTEL_REMOTE_UNREACHABLE": (
+        "The TAXII server {url} cannot be reached: {reason}; nothing was stored",
+        "TAXII サーバー {url} に接続できません: {reason}。何も保存していません",
+    ),
+    "INTEL_REMOTE_UNAUTHORISED": (
+        "The TAXII server {url} refused the credentials (HTTP {status}): check the token or user and password, and the account's rights on the collection; nothing was stored",
+        "TAXII サーバー {url} が認証情報を拒否しました（HTTP {status}）。トークンまたはユーザー名とパスワード、コレクションに対するアカウントの権限を確認してください。何も保存していません",
+    ),
+    "INTEL_REMOTE_RESPONSE_INVALID": (
+        "The TAXII server {url} sent a response that cannot be used: {reason}; nothing of it was stored",
+        "TAXII サーバー {url} の応答を使用できません: {reason}。その内容は何も保存していません",
+    ),
+    "INTEL_FEED_UNAVAILABLE": (
+        "The intelligence feed of collection {collection} cannot be read: {reason}",
+        "コレクション {collection} のインテリジェンスフィードを読み込めません: {reason}",
     ),
     "AUDIT_LOG_TAMPERED": (
         "Audit log entry {seq} fails verification: {reason}; the log has been tampered with",
