@@ -31,9 +31,11 @@ from mamori.api.schemas import (
     TransactionBody,
     WithdrawalRequestBody,
 )
+from mamori.api.taxii import TaxiiGateway
 from mamori.errors import MamoriError
 from mamori.service.auth import Principal, authorize
 from mamori.service.guard import GuardServices
+from mamori.service.hub_taxii import HubService
 from mamori.service.setup import Authenticator
 
 MAX_BODY_BYTES = 1_048_576
@@ -255,7 +257,10 @@ def create_app(services: GuardServices, settings: ApiSettings | None = None) -> 
 
     if settings.hot_path:
         app.add_middleware(SubmitHotPath, submit=submit_document, state=app.state)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # outermost: bodies are checked before anything
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # bodies are checked before anything of /v1
+    # Outermost: the threat-intelligence hub's TAXII 2.1 server under /taxii2/, with its own media types and limits.
+    hub = HubService(services.engine, auth_cache_seconds=settings.auth_cache_seconds)
+    app.add_middleware(TaxiiGateway, hub=hub, clock=clock)
 
     app.state.services = services
     app.state.clock = clock

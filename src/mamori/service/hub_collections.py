@@ -108,6 +108,8 @@ def add_collection(
 def grant(connection: Connection, collection_id: str, organisation_id: str, rights: Rights) -> None:
     """Set ``organisation_id``'s rights on a collection (replacing what it had)."""
     require_members(connection, [organisation_id])
+    if connection.execute(select(TaxiiCollection.id).where(TaxiiCollection.id == collection_id)).first() is None:
+        raise MamoriError("NOT_FOUND", what="collection", id=collection_id)
     key = (CollectionRight.collection_id == collection_id, CollectionRight.organisation_id == organisation_id)
     changed = connection.execute(
         update(CollectionRight).where(*key).values(can_read=rights.can_read, can_write=rights.can_write)

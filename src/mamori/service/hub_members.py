@@ -13,8 +13,9 @@ import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, Row, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, insert, or_, select, update
 
 from mamori.errors import InputError, MamoriError
 from mamori.guard import require_text
@@ -56,23 +57,84 @@ def password_matches(stored: str, password: str) -> bool:
 
 
 def add_organisation(
-    connection: Connection, organisation_id: str, name: str, identity_ref: str, *, now_us: int
+    connection: Connection,
+    organisation_id: str,
+    name: str,
+    identity_ref: str,
+    *,
+    now_us: int,
+    operator: bool = False,
 ) -> None:
-    """A new member organisation, known to STIX by ``identity_ref`` (``identity--<UUID>``)."""
+    """A new member organisation, known to STIX by ``identity_ref`` (``identity--<UUID>``). ``operator``: the hub's
+    own organisation (one at most), whose identity stands in for the producers of anonymous submissions."""
     require_text(organisation_id, field="organisation")
     require_text(name, field="name")
     if id_type(identity_ref) != "identity":
         raise InputError("FIELD_TYPE_INVALID", field="identity_ref", expected="a STIX identity id (identity--UUID)")
+    if operator and operator_of(connection) is not None:
+        raise MamoriError(
+            "STATE_CONFLICT", what="hub", id="operator", status="already operated", action="add a second operator"
+        )
     connection.execute(
-        insert(HubOrganisation).values(id=organisation_id, name=name, identity_ref=identity_ref, created_us=now_us)
+        insert(HubOrganisation).values(
+            id=organisation_id, name=name, identity_ref=identity_ref, created_us=now_us, operator=operator
+        )
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    id: str
+    identity_ref: str
+
+
+def operator_of(connection: Connection) -> Organisation | None:
+    """The hub's operator organisation, if one is registered."""
+    row = connection.execute(
+        select(HubOrganisation.id, HubOrganisation.identity_ref).where(HubOrganisation.operator.is_(True))
+    ).one_or_none()
+    return Organisation(row.id, row.identity_ref) if row is not None else None
+
+
+def organisation(connection: Connection, organisation_id: str) -> Organisation:
+    row = connection.execute(
+        select(HubOrganisation.id, HubOrganisation.identity_ref).where(HubOrganisation.id == organisation_id)
+    ).one_or_none()
+    if row is None:
+        raise MamoriError("NOT_FOUND", what="member organisation", id=organisation_id)
+    return Organisation(row.id, row.identity_ref)
+
+
+def is_anonymous(connection: Connection, key_id: str) -> bool:
+    """Whether the account's submissions are to carry the operator's identity instead of its organisation's."""
+    return bool(connection.execute(select(_A.anonymous).where(_A.key_id == key_id)).scalar_one_or_none())
+
+
+def account_ids(connection: Connection, names: list[str]) -> dict[str, str]:
+    """The key ids of the active accounts named ``names`` (user names or key ids); ``NOT_FOUND`` for the first
+    that is neither."""
+    wanted = set(names)
+    rows = connection.execute(
+        select(_A.key_id, _A.name).where(or_(_A.name.in_(wanted), _A.key_id.in_(wanted)), _A.revoked_us.is_(None))
+    ).all()
+    found = {row.name: row.key_id for row in rows} | {row.key_id: row.key_id for row in rows}
+    for name in names:
+        if name not in found:
+            raise MamoriError("NOT_FOUND", what="member account", id=name)
+    return {name: found[name] for name in names}
+
+
 def add_account(
-    connection: Connection, organisation_id: str, name: str, *, password: str | None = None, now_us: int
+    connection: Connection,
+    organisation_id: str,
+    name: str,
+    *,
+    password: str | None = None,
+    anonymous: bool = False,
+    now_us: int,
 ) -> str:
     """A new account of ``organisation_id`` (an active member); returns its token, shown once. With ``password``,
-    the account may also use HTTP Basic as ``name``."""
+    the account may also use HTTP Basic as ``name``; ``anonymous``: its submissions name the hub as producer."""
     require_text(name, field="name")
     if ":" in name:
         raise InputError("FIELD_TYPE_INVALID", field="name", expected="a user name without ':' (HTTP Basic)")
@@ -88,6 +150,7 @@ def add_account(
             secret_sha256=secret_sha256,
             password_hash=hash_password(password) if password is not None else None,
             created_us=now_us,
+            anonymous=anonymous,
         )
     )
     return token
