@@ -40,7 +40,7 @@ def test_migrations_create_the_tables_from_empty(database) -> None:
         assert {c["name"] for c in inspect(engine).get_columns("audit_subtrees")} == {"level", "idx", "hash"}
         assert inspect(engine).get_pk_constraint("audit_subtrees")["constrained_columns"] == ["level", "idx"]
         with engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
         upgrade(engine)  # already at head: nothing to do, nothing fails
     finally:
         engine.dispose()
@@ -127,7 +127,9 @@ def test_the_migrations_build_exactly_the_tables_the_models_describe(engine: Eng
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import mamori.store.guard_models  # noqa: F401 - registers the guard's tables on the shared metadata
+    # registers the guard's and the member node's tables on the shared metadata
+    import mamori.store.guard_models
+    import mamori.store.member_models  # noqa: F401
     from mamori.store.models import Base
 
     with engine.connect() as connection:

@@ -166,11 +166,25 @@ def serve_command(
     workers: Annotated[
         int, typer.Option("--workers", help="Server processes sharing the port and the database.", min=1, max=64)
     ] = 1,
+    feeds: Annotated[
+        list[str] | None,
+        typer.Option("--feed", help="A local collection whose wallet indicators screen as list hub:<id> (repeat)."),
+    ] = None,
+    feed_interval: Annotated[
+        float, typer.Option("--feed-interval", min=0.05, help="Seconds between feed polls.")
+    ] = 1.0,
+    feed_max_age: Annotated[
+        float, typer.Option("--feed-max-age", min=1.0, help="A feed older than this (s) no longer counts as screened.")
+    ] = 30.0,
+    tls_cert: Annotated[str | None, typer.Option("--tls-cert", help="PEM certificate chain: serve HTTPS.")] = None,
+    tls_key: Annotated[str | None, typer.Option("--tls-key", help="PEM private key of --tls-cert.")] = None,
 ) -> None:
     """Run the withdrawal guard service (HTTP API; OpenAPI at /openapi.json, behind authentication).
 
     Screening lists (--intel, --ofac, --fbi, --list, --index) are loaded at start; without them, a policy that
-    requires lists denies every withdrawal. Run behind TLS in production.
+    requires lists denies every withdrawal. --feed adds the wallet indicators of a local collection (pulled from
+    the hub by `mamori intel sync`) as list hub:<id>, refreshed while the service runs. The hub's TAXII 2.1 server
+    answers under /taxii2/. Serve HTTPS (--tls-cert/--tls-key) or stay behind a TLS proxy in production.
     """
     import os
 
@@ -185,11 +199,18 @@ def serve_command(
         "fbi": str(fbi) if fbi else None,
         "intel": str(intel) if intel else None,
         "index": str(index) if index else None,
+        "feeds": feeds or [],
+        "feed_interval": feed_interval,
+        "feed_max_age": feed_max_age,
     }
+    if (tls_cert is None) != (tls_key is None):
+        raise MamoriError("USAGE_INVALID", reason="--tls-cert and --tls-key go together")
+    tls: dict[str, Any] = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key} if tls_cert else {}
     app = app_from_settings(settings)  # every check runs here, once, before any worker starts
-    typer.echo(f"mamori guard listening on http://{host}:{port} ({workers} process(es))", err=True)
+    scheme = "https" if tls else "http"
+    typer.echo(f"mamori guard listening on {scheme}://{host}:{port} ({workers} process(es))", err=True)
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **tls)
         return
     # Each worker process builds its own app (engine, caches, group-commit writer) from the same settings;
     # decisions stay serialised across them by the audit log's lock in the shared database.
@@ -202,6 +223,7 @@ def serve_command(
         workers=workers,
         log_level="warning",
         access_log=False,
+        **tls,
     )
 
 
@@ -225,7 +247,16 @@ def app_from_settings(settings: dict[str, Any]) -> Any:
         )
     with unit_of_work(engine, datetime.now(UTC), write=False) as work:
         PolicyCache().active(work.session)  # refuse to start on a database that was never initialised
-    app = create_app(build_services(engine, guard_key=key, screening=screening))
+    feed = None
+    if settings.get("feeds"):
+        from mamori.service.intel_feed import IntelFeed
+
+        feed = IntelFeed(
+            engine, settings["feeds"], interval_s=settings["feed_interval"], max_age_s=settings["feed_max_age"]
+        )
+        feed.refresh()  # built from the database before the first request; an unreadable feed stops the start
+        feed.start()
+    app = create_app(build_services(engine, guard_key=key, screening=screening, feed=feed))
     # What is loaded now (the screening index, the policy, the code) lives as long as the process: moved out of
     # the cyclic collector's way, a full collection no longer pauses every decision in flight for up to 100 ms
     # (measured with the OFAC and FBI lists loaded; docs/benchmarks.md).

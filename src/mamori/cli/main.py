@@ -11,7 +11,7 @@ import orjson
 import typer
 
 from mamori import __version__
-from mamori.cli import attest, audit, guard, policy, screen, verify
+from mamori.cli import attest, audit, guard, hub, intel, policy, screen, verify
 from mamori.errors import MamoriError
 
 app = typer.Typer(
@@ -24,6 +24,8 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(attest.app, name="attest")
 app.add_typer(guard.app, name="guard")
+app.add_typer(hub.app, name="hub")
+app.add_typer(intel.app, name="intel")
 app.command("screen")(screen.screen_command)
 app.command("serve")(guard.serve_command)
 

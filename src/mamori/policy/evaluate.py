@@ -264,6 +264,7 @@ class _Evaluation:
                             list=hit.list,
                             version=hit.version,
                             listed_as=hit.listed_as,
+                            **({"indicator": hit.indicator} if hit.indicator is not None else {}),
                         )
                     )
 

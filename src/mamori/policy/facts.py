@@ -29,6 +29,7 @@ class ScreeningHit:
     list: str
     version: str
     listed_as: str
+    indicator: str | None = None  # the STIX indicator behind a hit of an intelligence feed (service/intel_feed.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -90,10 +90,12 @@ class WithdrawalService:
         registry: ContractRegistry,
         policies: PolicyCache,
         screen: Screen | None = None,
-        screened_lists: frozenset[str] = frozenset(),
+        screened_lists: frozenset[str] | Callable[[], frozenset[str]] = frozenset(),
         release_ttl_seconds: int = DEFAULT_TTL_SECONDS,
         group_commit: bool = True,
     ) -> None:
+        """``screened_lists``: the lists consulted, or a function giving them at each decision (a feed that has
+        gone stale drops out, and a policy that requires it denies)."""
         self.engine = engine
         self.guard_key = guard_key
         self.registry = registry
@@ -487,7 +489,7 @@ class WithdrawalService:
                 signing_hash=signing_hash,
                 now=now,
                 screen=self.screen,
-                screened_lists=self.screened_lists,
+                screened_lists=self.screened_lists() if callable(self.screened_lists) else self.screened_lists,
                 policy_version=version,
                 fresh=fresh,
                 cache=work.facts,

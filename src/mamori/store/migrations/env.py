@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from mamori.store import (
     guard_models,  # noqa: F401 - registers the guard's tables on Base.metadata
     hub_models,  # noqa: F401 - registers the hub's tables on Base.metadata
+    member_models,  # noqa: F401 - registers the member node's tables on Base.metadata
 )
 from mamori.store.models import Base
 
