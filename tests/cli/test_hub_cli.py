@@ -101,20 +101,51 @@ def test_serve_refuses_a_database_without_a_hub(tmp_path: Path) -> None:
     assert raised.value.code == "USAGE_INVALID"
 
 
-def test_mamori_hub_serve_answers_taxii(tmp_path: Path) -> None:
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert, private = folder / "hub.pem", folder / "hub.key"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))  # fmt: skip
+    return cert, private
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_mamori_hub_serve_answers_taxii(tmp_path: Path, tls: bool) -> None:
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     made = set_up(url)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "mamori.cli.main", "hub", "serve", "--database", url, "--port", str(port)]
+    scheme = "http"
+    if tls:
+        cert, key = self_signed(tmp_path)
+        command += ["--tls-cert", str(cert), "--tls-key", str(key)]
+        scheme = "https"
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
                 response = httpx.get(
-                    f"http://127.0.0.1:{port}/taxii2/", headers={"Authorization": f"Bearer {made['token']}"}
+                    f"{scheme}://127.0.0.1:{port}/taxii2/",
+                    headers={"Authorization": f"Bearer {made['token']}"},
+                    verify=False,  # noqa: S501 - the test's own self-signed certificate
                 )
                 break
             except httpx.TransportError:
@@ -124,7 +155,7 @@ def test_mamori_hub_serve_answers_taxii(tmp_path: Path) -> None:
                 time.sleep(0.1)
         assert response.status_code == 200
         assert response.headers["content-type"] == TAXII
-        assert response.json()["api_roots"] == [f"http://127.0.0.1:{port}/taxii2/isac/"]
+        assert response.json()["api_roots"] == [f"{scheme}://127.0.0.1:{port}/taxii2/isac/"]
     finally:
         server.terminate()
         server.wait(10)

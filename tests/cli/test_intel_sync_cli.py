@@ -65,3 +65,24 @@ def test_sightings_print_an_empty_bundle_without_blocked_withdrawals(engine: Eng
     assert bundle["type"] == "bundle" and bundle["objects"] == []
     bad_time = run(url, "sightings", "--identity", MEMBER, "--since", "yesterday")
     assert isinstance(bad_time.exception, MamoriError) and bad_time.exception.code == "USAGE_INVALID"
+
+
+def test_sync_every_keeps_pulling_from_a_mamori_hub_and_survives_a_failed_round(tmp_path: Path) -> None:
+    from mamori.store.database import create_engine
+    from support.hub import ROOT, make_hub, served
+
+    hub = make_hub(create_engine(f"sqlite:///{tmp_path / 'hub.db'}"))
+    green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+    first = {**wallet_indicator("0x" + "33" * 20), "object_marking_refs": [green]}
+    assert hub.post("exa", hub.shared, [first]).status_code == 202
+    member = f"sqlite:///{tmp_path / 'member.db'}"
+    with served(hub) as base:
+        collection = f"{base}/taxii2/{ROOT}/collections/{hub.shared}/"
+        pulled = run(member, "sync", collection, "--every", "0.1", "--rounds", "2", "--json",
+                     MAMORI_HUB_TOKEN=hub.tokens["exc"])  # fmt: skip
+        assert pulled.exit_code == 0, pulled.output
+        reports = [orjson.loads(line) for line in pulled.stdout.splitlines()]
+        assert [(r["received"], r["stored"]) for r in reports] == [(1, 1), (0, 0)]  # the second resumes after it
+        failing = run(member, "sync", collection, "--every", "0.1", "--rounds", "2", MAMORI_HUB_TOKEN="mk_no_no")  # noqa: S106
+    assert failing.exit_code == 0
+    assert failing.stderr.count("error INTEL_REMOTE_UNAUTHORISED") == 2  # each round reported, the loop went on

@@ -8,6 +8,7 @@ These are plain functions; the ``intel`` group registers them (cli/intel.py).
 from __future__ import annotations
 
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -71,9 +72,17 @@ def sync_command(
     database: DatabaseOption = None,
     page_size: Annotated[int, typer.Option("--page-size", min=1, max=10_000, help="Objects per request.")] = 500,
     timeout: TimeoutOption = 30.0,
+    every: Annotated[
+        float | None,
+        typer.Option("--every", min=0.1, help="Keep pulling, this many seconds apart, until stopped (Ctrl-C)."),
+    ] = None,
+    rounds: Annotated[int | None, typer.Option("--rounds", min=1, help="With --every: stop after N pulls.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Pull what a remote TAXII 2.1 collection added since the last pull into a local collection.
+
+    With --every, pull again and again: a failed round is reported on stderr and the next one tries again (the
+    guard's feed turns stale meanwhile, and a policy that requires it denies).
 
     Each page is stored with the cursor in one transaction: re-running is safe, and an interrupted pull resumes.
     Exit 0 when everything was stored, 1 when some objects were refused as invalid (reported; not stored), 2 when
@@ -86,23 +95,47 @@ def sync_command(
     local = into or url.rstrip("/").rsplit("/", 1)[-1]
     engine = _engine(database)
     upgrade(engine)
-    with Taxii2Source(url, Credentials(token, user, password), timeout=timeout) as source:
-        report = sync(engine, source, local_collection=local, clock_us=_now_us, page_size=page_size)
+    credentials = Credentials(token, user, password)
+
+    def pull() -> bool:
+        """One pull, reported; whether every object was stored."""
+        with Taxii2Source(url, credentials, timeout=timeout) as source:
+            report = sync(engine, source, local_collection=local, clock_us=_now_us, page_size=page_size)
+        _report_sync(report, url, local, as_json)
+        return not report.refused
+
+    if every is None:
+        if not pull():
+            raise typer.Exit(1)
+        return
+    done = 0
+    try:
+        while rounds is None or done < rounds:
+            try:
+                pull()
+            except MamoriError as exc:  # the next round tries again; the error is on record meanwhile
+                sys.stderr.write(f"error {exc.code}: {exc.message_en}\nエラー {exc.code}: {exc.message_ja}\n")
+            done += 1
+            if rounds is None or done < rounds:
+                time.sleep(every)
+    except KeyboardInterrupt:
+        return
+
+
+def _report_sync(report: Any, url: str, local: str, as_json: bool) -> None:
     if as_json:
         _print_json(report.to_json())
-    else:
-        typer.echo(
-            f"{url} -> collection {local}: {report.received} object version(s) received in {report.pages} page(s),"
-            f" {report.stored} stored, {len(report.refused)} refused; resume after {report.date_added_last or '-'}"
-        )
-        typer.echo(
-            f"受信 {report.received} 件、保存 {report.stored} 件、拒否 {len(report.refused)} 件"
-            f"（次回は {report.date_added_last or '-'} 以降から取得）"
-        )
-        for item in report.refused:
-            typer.echo(f"  refused / 拒否 {item.stix_id}: {', '.join(item.codes)} {'; '.join(item.reasons)}")
-    if report.refused:
-        raise typer.Exit(1)
+        return
+    typer.echo(
+        f"{url} -> collection {local}: {report.received} object version(s) received in {report.pages} page(s),"
+        f" {report.stored} stored, {len(report.refused)} refused; resume after {report.date_added_last or '-'}"
+    )
+    typer.echo(
+        f"受信 {report.received} 件、保存 {report.stored} 件、拒否 {len(report.refused)} 件"
+        f"（次回は {report.date_added_last or '-'} 以降から取得）"
+    )
+    for item in report.refused:
+        typer.echo(f"  refused / 拒否 {item.stix_id}: {', '.join(item.codes)} {'; '.join(item.reasons)}")
 
 
 def _since(since: str | None) -> int | None:
