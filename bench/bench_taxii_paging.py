@@ -3,13 +3,15 @@ hub (``mamori hub serve``) against the OASIS reference server, medallion 3.0.0 w
 the same indicators; then mamori alone at larger sizes, to show the rate does not fall with the collection's size.
 
     .venv/bin/python bench/bench_taxii_paging.py [--peer-size 4000] [--sizes 100000,1000000]
-        [--backend sqlite|postgresql|both] [--limit 1000] [--walks 3] [--skip-peer]
+        [--backend sqlite|postgresql|both] [--limit 1000] [--turn 20000] [--at-least 1000000] [--skip-peer]
 
 The pager is the same for both servers (one HTTP client in this process; GET objects with ``limit``, then ``next``
 until ``more`` is false; every page decoded, every object counted and its id checked once): objects/s is the
-number of objects over the wall time of the whole walk, after one warm-up request of one object; mamori's
-collections are walked ``--walks`` times and the best walk counts, at every size alike, since this shared machine's
-other work comes and goes (medallion is walked once: one walk of 4,000 takes it minutes). Each server runs in its
+number of objects over the wall time of the walks, each after one warm-up request of one object. mamori's hubs of
+every size are loaded and served at once, then walked page by page in turns of ``--turn`` objects each, until each
+has paged ``--at-least`` objects in whole walks (a 4,000-object hub 250 times, a 1,000,000-object hub once), so
+that this shared machine's slow minutes weigh on every size alike. medallion is walked once (one walk of 4,000 takes it
+minutes). Each server runs in its
 own process. medallion keeps its paging state in its process, and each of its pages costs time that grows with the
 collection (quadratic overall), which is why the comparison is made at 4,000 indicators. docs/benchmarks.md has results.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gc
 import os
 import socket
 import subprocess
@@ -26,7 +29,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +97,19 @@ def process(command: list[str], url: str, headers: dict[str, str]) -> Iterator[N
 
 
 def page_all(objects_url: str, headers: dict[str, str], limit: int, expected: int) -> tuple[float, int]:
-    """Walk the collection to the end; (seconds, objects)."""
+    """Walk the collection to the end; (seconds, objects). The pager's cyclic garbage collector is off during the
+    walk: with a million ids in hand, its full collections (which visit every member of the set) cost the client
+    more than a page costs the server, and would count as the server's time."""
     seen: set[str] = set()
+    gc.collect()
+    gc.disable()
+    try:
+        return _walk(objects_url, headers, limit, expected, seen)
+    finally:
+        gc.enable()
+
+
+def _walk(objects_url: str, headers: dict[str, str], limit: int, expected: int, seen: set[str]) -> tuple[float, int]:
     with httpx.Client(headers={**headers, "Accept": TAXII}, timeout=600) as client:
         client.get(objects_url, params={"limit": 1}).raise_for_status()  # warm: connection, credentials, statements
         started = time.perf_counter()
@@ -113,6 +127,46 @@ def page_all(objects_url: str, headers: dict[str, str], limit: int, expected: in
     if len(seen) != expected:
         raise AssertionError(f"paged {len(seen)} distinct objects, expected {expected}")
     return elapsed, len(seen)
+
+
+class Walker:
+    """The same pager, a page at a time, so that walks of collections of different sizes can be interleaved page by
+    page: each walk restarts at the first page when it has seen the whole collection (every id once), and only the
+    pages' own time counts (request, answer, decoding)."""
+
+    def __init__(self, objects_url: str, headers: dict[str, str], limit: int, expected: int) -> None:
+        self.objects_url, self.limit, self.expected = objects_url, limit, expected
+        self.client = httpx.Client(headers={**headers, "Accept": TAXII}, timeout=600)
+        self.seconds, self.objects, self.walks = 0.0, 0, 0
+        self.seen: set[str] = set()
+        self.params: dict[str, Any] | None = None
+
+    def step(self, budget: int) -> None:
+        """Page about ``budget`` objects (whole pages), going on from where the last step stopped."""
+        done = 0
+        while done < budget:
+            if self.params is None:  # a new walk: warm the connection, untimed
+                self.client.get(self.objects_url, params={"limit": 1}).raise_for_status()
+                self.params, self.seen = {"limit": self.limit}, set()
+            started = time.perf_counter()
+            response = self.client.get(self.objects_url, params=self.params)
+            response.raise_for_status()
+            page = orjson.loads(response.content)
+            for obj in page.get("objects", []):
+                self.seen.add(obj["id"])
+            self.seconds += time.perf_counter() - started
+            done += len(page.get("objects", []))
+            if page.get("more"):
+                self.params = {"limit": self.limit, "next": page["next"]}
+                continue
+            if len(self.seen) != self.expected:
+                raise AssertionError(f"paged {len(self.seen)} distinct objects, expected {self.expected}")
+            self.objects += self.expected
+            self.walks += 1
+            self.params = None
+
+    def close(self) -> None:
+        self.client.close()
 
 
 # --- medallion ----------------------------------------------------------------------------------------------------
@@ -211,20 +265,37 @@ def _add(engine: Any, collection: Any, batch: list[dict[str, Any]], clock: int) 
     return clock + len(batch)
 
 
-def mamori_rate(backend: str, count: int, limit: int, folder: Path, walks: int) -> tuple[float, float]:
-    """(objects/s of the best of ``walks`` walks, import seconds) for a hub of ``count`` indicators."""
-    with database(backend, folder) as url:
-        token, collection, imported = load_hub(url, count)
-        port = free_port()
-        headers = {"Authorization": f"Bearer {token}"}
-        command = [sys.executable, "-m", "mamori.cli.main", "hub", "serve", "--database", url, "--port", str(port)]
-        base = f"http://127.0.0.1:{port}/taxii2/bench/"
-        with process(command, base, {**headers, "Accept": TAXII}):
-            rates = []
-            for _ in range(walks):
-                seconds, paged = page_all(f"{base}collections/{collection}/objects/", headers, limit, count)
-                rates.append(paged / seconds)
-    return max(rates), imported
+def mamori_rates(
+    backend: str, sizes: list[int], limit: int, folder: Path, *, turn: int, at_least: int
+) -> dict[int, tuple[float, float]]:
+    """Size -> (objects/s over all its whole walks, import seconds): one hub per size, each served by its own
+    process, all walked at once in turns of ``turn`` objects (see :class:`Walker`)."""
+    with ExitStack() as stack:
+        served: dict[int, tuple[str, dict[str, str], float]] = {}
+        for size in sizes:
+            url = stack.enter_context(database(backend, folder))
+            token, collection, imported = load_hub(url, size)
+            port = free_port()
+            headers = {"Authorization": f"Bearer {token}"}
+            command = [sys.executable, "-m", "mamori.cli.main", "hub", "serve", "--database", url, "--port", str(port)]
+            base = f"http://127.0.0.1:{port}/taxii2/bench/"
+            stack.enter_context(process(command, base, {**headers, "Accept": TAXII}))
+            served[size] = (f"{base}collections/{collection}/objects/", headers, imported)
+        walkers = {size: Walker(served[size][0], served[size][1], limit, size) for size in sizes}
+        gc.collect()
+        gc.disable()  # the pager's own collections (a million ids in hand) are not the server's time
+        try:
+            # Page by page, in turns of ``turn`` objects each, until every size has walked its collection whole at
+            # least once and paged ``at_least`` objects: the machine's slow minutes fall on every size alike.
+            while any(w.walks < 1 or w.objects < at_least or w.params is not None for w in walkers.values()):
+                for walker in walkers.values():
+                    if walker.walks < 1 or walker.objects < at_least or walker.params is not None:
+                        walker.step(turn)
+        finally:
+            gc.enable()
+            for walker in walkers.values():
+                walker.close()
+        return {size: (walkers[size].objects / walkers[size].seconds, served[size][2]) for size in sizes}
 
 
 def main() -> None:
@@ -234,7 +305,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--limit", type=int, default=1_000)
     parser.add_argument("--skip-peer", action="store_true")
-    parser.add_argument("--walks", type=int, default=3, help="walks of each mamori collection; the best counts")
+    parser.add_argument("--turn", type=int, default=20_000, help="objects each size pages in its turn")
+    parser.add_argument("--at-least", type=int, default=1_000_000, help="objects paged per size (whole walks)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size]
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
@@ -245,12 +317,14 @@ def main() -> None:
             peer = medallion_rate(args.peer_size, args.limit, folder)
             print(f"medallion 3.0.0 (memory backend), {args.peer_size:,} indicators: {peer:,.0f} objects/s")
         for backend in backends:
-            base, imported = mamori_rate(backend, args.peer_size, args.limit, folder, args.walks)
+            rates = mamori_rates(backend, [args.peer_size, *sizes], args.limit, folder, turn=args.turn,
+                                 at_least=args.at_least)  # fmt: skip
+            base, imported = rates[args.peer_size]
             against = f" = {base / peer:,.0f}x medallion" if peer else ""
             print(f"mamori on {backend}, {args.peer_size:,} indicators: {base:,.0f} objects/s{against}"
                   f" (import {imported:.2f} s)")  # fmt: skip
             for size in sizes:
-                rate, imported = mamori_rate(backend, size, args.limit, folder, args.walks)
+                rate, imported = rates[size]
                 print(f"mamori on {backend}, {size:,} indicators: {rate:,.0f} objects/s = {rate / base:.2f}x its"
                       f" {args.peer_size:,}-indicator rate (import {imported:.1f} s,"
                       f" {size / imported:,.0f}/s)")  # fmt: skip
