@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import orjson
 import typer
 
+from mamori.cli.io import write_error
 from mamori.errors import InputError, MamoriError
 
 if TYPE_CHECKING:
@@ -50,9 +51,7 @@ def verify(
     try:
         key, moment, expected, text = _inputs(token, public_key, signing_hash, now)
     except MamoriError as exc:
-        sys.stderr.write(f"error {exc.code}: {exc.message_en}\nエラー {exc.code}: {exc.message_ja}\n")
-        if as_json:
-            sys.stderr.write(orjson.dumps(exc.to_dict()).decode() + "\n")
+        write_error(exc, as_json=as_json)
         raise typer.Exit(EXIT_BAD_INPUT) from exc
     try:
         attestation = verify_attestation(text, public_key=key, now=moment, expected_signing_hash=expected)

@@ -38,7 +38,9 @@ IdentityOption = Annotated[
 
 
 def _now_us() -> int:
-    return int(datetime.now(UTC).timestamp() * 1_000_000)
+    from mamori.service.facts import to_us
+
+    return to_us(datetime.now(UTC))
 
 
 def _report(as_json: bool, document: dict[str, Any], text: str) -> None:

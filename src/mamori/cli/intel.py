@@ -20,6 +20,7 @@ import typer
 
 from mamori.cli import intel_sync
 from mamori.cli.audit import DatabaseOption, JsonOption
+from mamori.cli.io import write_error
 from mamori.errors import MamoriError
 
 app = typer.Typer(
@@ -55,9 +56,7 @@ def import_command(
         code = _run(sources, collection, organisation, database, as_json)
     except MamoriError as exc:
         # Caught here, not only in main(), so that the command behaves the same however it is invoked.
-        sys.stderr.write(f"error {exc.code}: {exc.message_en}\nエラー {exc.code}: {exc.message_ja}\n")
-        if as_json:
-            sys.stderr.write(orjson.dumps(exc.to_dict()).decode() + "\n")
+        write_error(exc, as_json=as_json)
         code = EXIT_BAD_INPUT
     raise typer.Exit(code)
 

@@ -16,6 +16,7 @@ import orjson
 import typer
 
 from mamori.cli.audit import DatabaseOption, JsonOption
+from mamori.cli.io import write_error
 from mamori.errors import MamoriError
 
 RemoteArgument = Annotated[
@@ -114,7 +115,7 @@ def sync_command(
             try:
                 pull()
             except MamoriError as exc:  # the next round tries again; the error is on record meanwhile
-                sys.stderr.write(f"error {exc.code}: {exc.message_en}\nエラー {exc.code}: {exc.message_ja}\n")
+                write_error(exc, as_json=False)
             done += 1
             if rounds is None or done < rounds:
                 time.sleep(every)

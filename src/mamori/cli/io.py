@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import yaml
 
-from mamori.errors import InputError
+from mamori.errors import InputError, MamoriError
 from mamori.verify.context import SafeBook
 
 
@@ -56,3 +56,13 @@ def read_safe_book(source: str) -> SafeBook:
     except yaml.YAMLError as exc:
         raise InputError("INPUT_UNREADABLE", source=source, reason=f"not YAML or JSON: {exc}") from exc
     return SafeBook.from_document(document)
+
+
+def write_error(error: MamoriError, *, as_json: bool) -> None:
+    """An error on stderr as every command reports it: code and message in English and Japanese, each problem of a
+    policy on its own line, and with ``--json`` the error object too."""
+    sys.stderr.write(f"error {error.code}: {error.message_en}\nエラー {error.code}: {error.message_ja}\n")
+    for problem in error.to_dict()["error"].get("problems", []):  # a policy reports every problem at once
+        sys.stderr.write(f"  {problem['at']}: {problem['problem']}\n")
+    if as_json:
+        sys.stderr.write(orjson.dumps(error.to_dict()).decode() + "\n")

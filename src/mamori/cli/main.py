@@ -12,6 +12,7 @@ import typer
 
 from mamori import __version__
 from mamori.cli import attest, audit, guard, hub, intel, policy, screen, verify
+from mamori.cli.io import write_error
 from mamori.errors import MamoriError
 
 app = typer.Typer(
@@ -135,11 +136,7 @@ def main() -> None:
     try:
         app()
     except MamoriError as exc:
-        sys.stderr.write(f"error {exc.code}: {exc.message_en}\nエラー {exc.code}: {exc.message_ja}\n")
-        for problem in exc.to_dict()["error"].get("problems", []):  # a policy reports every problem at once
-            sys.stderr.write(f"  {problem['at']}: {problem['problem']}\n")
-        if "--json" in sys.argv:
-            sys.stderr.write(orjson.dumps(exc.to_dict()).decode() + "\n")
+        write_error(exc, as_json="--json" in sys.argv)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - never a traceback for a user; an unexpected failure denies (exit 2)
         internal = MamoriError("INTERNAL_ERROR", reason=type(exc).__name__)

@@ -22,7 +22,7 @@ import orjson
 import typer
 
 from mamori.cli.batch import run_batch
-from mamori.cli.io import parse_json
+from mamori.cli.io import parse_json, write_error
 from mamori.errors import InputError, MamoriError
 
 if TYPE_CHECKING:
@@ -86,9 +86,7 @@ def screen_command(
         code = _run(addresses or [], lists or [], ofac, fbi, intel, index, save_index, chain, batch, as_json, lang)
     except MamoriError as exc:
         # Caught here, not only in main(), so that the command behaves the same however it is invoked.
-        sys.stderr.write(f"error {exc.code}: {exc.message_en}\nエラー {exc.code}: {exc.message_ja}\n")
-        if as_json:
-            sys.stderr.write(orjson.dumps(exc.to_dict()).decode() + "\n")
+        write_error(exc, as_json=as_json)
         code = EXIT_BAD_INPUT
     raise typer.Exit(code)
 

@@ -10,10 +10,8 @@ on every read path, by the same rule as :func:`mamori.intel.tlp.may_read` (a tes
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
@@ -21,6 +19,7 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
 
 from mamori.errors import InputError, MamoriError
+from mamori.gc_pause import collector_paused
 from mamori.intel.stix_forms import timestamp_us
 from mamori.intel.stix_validation import Problem, validate
 from mamori.intel.taxii.query import Query
@@ -76,7 +75,7 @@ def add_objects(
         select(func.max(_O.date_added_us)).where(_O.collection_id == collection.id)
     ).scalar_one_or_none()
     start = clock = max(now_us, (last or 0) + 1)
-    with _collector_paused():
+    with collector_paused():
         checker = _Checker(markings, Tlp(collection.default_tlp), {}, {})
         checked = [checker.check(obj) for obj in objects]
         ids = {item.stix_id for item in checked if isinstance(item, _Valid)}
@@ -111,22 +110,6 @@ def add_objects(
             _write_rows(connection, collection.id, new, bounds, audience.producer, account)
             _add_readers(connection, collection.id, start, audience)
     return outcomes
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Keeps the cyclic garbage collector out of a bulk add (as intel/wallet_stix.py does for a bulk build).
-
-    An import holds hundreds of thousands of objects; the collector frees none of them (they are acyclic), yet it
-    walks the whole heap every time it grows by a quarter: more than a second of 300,000 objects. Reference
-    counting still frees everything; the previous state is restored."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
