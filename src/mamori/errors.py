@@ -132,6 +132,10 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         "Request parameter {parameter} cannot be used: {reason}",
         "リクエストパラメータ {parameter} は使用できません: {reason}",
     ),
+    "FRAMEWORK_INVALID": (
+        "The question bank {source} is invalid ({count} problem(s)); first: {first}",
+        "質問集 {source} が不正です（問題 {count} 件）。最初の問題: {first}",
+    ),
     "TAXII_NOT_ACCEPTABLE": (
         "The hub answers in application/taxii+json;version=2.1 only, not {accept}",
         "ハブの応答は application/taxii+json;version=2.1 のみです（要求: {accept}）",

@@ -11,7 +11,7 @@ import orjson
 import typer
 
 from mamori import __version__
-from mamori.cli import attest, audit, guard, hub, intel, policy, screen, verify
+from mamori.cli import assess, attest, audit, guard, hub, intel, policy, screen, verify
 from mamori.cli.io import write_error
 from mamori.errors import MamoriError
 
@@ -26,6 +26,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(attest.app, name="attest")
 app.add_typer(guard.app, name="guard")
 app.add_typer(hub.app, name="hub")
+app.add_typer(assess.app, name="assess")
 app.add_typer(intel.app, name="intel")
 app.command("screen")(screen.screen_command)
 app.command("serve")(guard.serve_command)
