@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
@@ -27,8 +26,8 @@ from mamori.service.hub_collections import Rights, add_api_root, add_collection,
 from mamori.service.hub_members import add_account, add_organisation
 from mamori.service.hub_taxii import HubService
 from mamori.store import upgrade
+from support.guard import START, Clock
 
-START = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
 ROOT = "isac"
 TAXII = "application/taxii+json;version=2.1"
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the test accounts'
@@ -41,18 +40,6 @@ IDENTITIES = {
     "exc": "identity--3d9c8d9a-8b2b-4b5c-8d7a-4b2e1f9a3c04",
     "exd": "identity--4eadaeab-9c3c-4c6d-9e8b-5c3f2a0b4d05",
 }
-
-
-@dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 async def _nothing(scope: Scope, receive: Receive, send: Send) -> None:

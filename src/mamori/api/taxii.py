@@ -77,10 +77,7 @@ class _Request:
     reader: Reader
 
     def header(self, name: bytes) -> str | None:
-        for key, value in self.scope["headers"]:
-            if key == name:
-                return str(value.decode("latin-1"))
-        return None
+        return _header(self.scope, name)
 
     def parameters(self) -> dict[str, list[str]]:
         return parse_qs(self.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
