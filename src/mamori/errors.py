@@ -136,6 +136,70 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         "The question bank {source} is invalid ({count} problem(s)); first: {first}",
         "質問集 {source} が不正です（問題 {count} 件）。最初の問題: {first}",
     ),
+    "ANSWER_INVALID": (
+        "The answer to {question} cannot be used: {given!r} (accepted: {accepted})",
+        "{question} への回答 {given!r} は使用できません（使用できる値: {accepted}）",
+    ),
+    "TARGET_PROFILE_INVALID": (
+        "The target profile is invalid at {at}: {reason}",
+        "目標プロファイルの {at} が不正です: {reason}",
+    ),
+    "ASSESSMENT_EXISTS": (
+        "{organisation} already has an assessment for {year}",
+        "{organisation} の {year} 年度のアセスメントは既に存在します",
+    ),
+    "ASSESSMENT_LOCKED": (
+        "Assessment {assessment} was signed off and locked at {locked_at}; it cannot change",
+        "アセスメント {assessment} は {locked_at} に承認・確定済みのため変更できません",
+    ),
+    "ASSESSMENT_INCOMPLETE": (
+        "Assessment {assessment} cannot be signed off: {count} question(s) unanswered (first: {first})",
+        "アセスメント {assessment} を承認できません: 未回答の設問が {count} 件あります（最初: {first}）",
+    ),
+    "ASSESSMENT_REVIEWER_CONFLICT": (
+        "{reviewer} answered questions of this assessment and cannot sign it off",
+        "{reviewer} はこのアセスメントの設問に回答しているため、承認者になれません",
+    ),
+    "ASSESSMENT_NOT_LOCKED": (
+        "Assessment {assessment} is not signed off yet",
+        "アセスメント {assessment} はまだ承認されていません",
+    ),
+    "ASSESSMENT_TAMPERED": (
+        "Assessment {assessment} changed after its sign-off: digest {found}, signed off {expected}",
+        "アセスメント {assessment} は承認後に変更されています（ダイジェスト {found}、承認時 {expected}）",
+    ),
+    "ANSWER_MACHINE_OWNED": (
+        "{question} is answered by the platform itself ({check}); a person cannot overwrite it",
+        "{question} はプラットフォーム自身が回答します（{check}）。人が上書きすることはできません",
+    ),
+    "QUESTION_NOT_ASKED": (
+        "{question} is not asked of this organisation: its profile answer to {profile} rules it out",
+        "{question} はこの組織には適用されません（プロファイル設問 {profile} の回答により対象外）",
+    ),
+    "EVIDENCE_INVALID": (
+        "The evidence cannot be stored: {reason}",
+        "証跡を保存できません: {reason}",
+    ),
+    "SHEET_INVALID": (
+        "The spreadsheet {source} cannot be imported ({count} problem(s)); first: {first}. Nothing was imported",
+        "スプレッドシート {source} を取り込めません（問題 {count} 件）。最初の問題: {first}。何も取り込んでいません",
+    ),
+    "COLUMN_MAPPING_INVALID": (
+        "The column mapping is invalid at {at}: {reason}",
+        "列対応ファイルの {at} が不正です: {reason}",
+    ),
+    "BENCHMARK_SUBMISSION_INVALID": (
+        "The benchmark submission cannot be used: {reason}",
+        "ベンチマーク提出データを使用できません: {reason}",
+    ),
+    "BENCHMARK_RESULT_INVALID": (
+        "The benchmark result {id} cannot be read: {reason}",
+        "ベンチマーク結果 {id} を読み取れません: {reason}",
+    ),
+    "BENCHMARK_COLLECTION_UNSAFE": (
+        "Collection {collection} is not safe for the benchmark: {reason}; nothing was published",
+        "コレクション {collection} はベンチマークに安全に使用できません: {reason}。何も公開していません",
+    ),
     "TAXII_NOT_ACCEPTABLE": (
         "The hub answers in application/taxii+json;version=2.1 only, not {accept}",
         "ハブの応答は application/taxii+json;version=2.1 のみです（要求: {accept}）",

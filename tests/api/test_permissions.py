@@ -35,9 +35,24 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/audit/head"): "audit.read",
     ("GET", "/v1/audit/entries/{seq}"): "audit.read",
     ("GET", "/v1/audit/consistency"): "audit.read",
+    ("GET", "/v1/assessments"): "assessment.read",
+    ("POST", "/v1/assessments"): "assessment.write",
+    ("GET", "/v1/assessments/{assessment_id}"): "assessment.read",
+    ("PUT", "/v1/assessments/{assessment_id}/answers/{question_id}"): "assessment.write",
+    ("DELETE", "/v1/assessments/{assessment_id}/answers/{question_id}"): "assessment.write",
+    ("POST", "/v1/assessments/{assessment_id}/evidence"): "assessment.write",
+    ("GET", "/v1/assessments/{assessment_id}/evidence/{sha256}"): "assessment.read",
+    ("POST", "/v1/assessments/{assessment_id}/remediation"): "assessment.write",
+    ("POST", "/v1/assessments/{assessment_id}/remediation/{item_id}/done"): "assessment.write",
+    ("GET", "/v1/assessments/{assessment_id}/scores"): "assessment.read",
+    ("GET", "/v1/assessments/{assessment_id}/trend"): "assessment.read",
+    ("POST", "/v1/assessments/{assessment_id}/machine-evidence"): "assessment.write",
+    ("POST", "/v1/assessments/{assessment_id}/lock"): "assessment.review",
+    ("GET", "/v1/assessments/{assessment_id}/verify"): "assessment.read",
 }
 
-PATH_VALUES = {"request_id": "wd-none", "change_id": "none", "seq": "0"}
+PATH_VALUES = {"request_id": "wd-none", "change_id": "none", "seq": "0", "assessment_id": "none",
+               "question_id": "GV-001", "sha256": "00" * 32, "item_id": "none"}  # fmt: skip
 QUERIES = {"/v1/audit/consistency": "?old_size=0"}
 
 
@@ -77,7 +92,17 @@ def body_for(exchange: Exchange, method: str, path: str) -> Any:
         return {"kind": "address_book.add", "chain": "eip155:1", "address": sample.CUSTOMER}
     if path == "/v1/changes/{change_id}/approvals":
         return {"signature": "00" * 64}
-    return None
+    return ASSESSMENT_BODIES.get(path)
+
+
+ASSESSMENT_BODIES: dict[str, Any] = {
+    "/v1/assessments": {"organisation": "mirai", "name_en": "Mirai", "name_ja": "みらい", "year": 2026},
+    "/v1/assessments/{assessment_id}/answers/{question_id}": {"value": "yes"},
+    "/v1/assessments/{assessment_id}/evidence": {"question": "GV-001", "filename": "a.txt", "content_base64": "YQ==",
+                                                 "effective_on": "2026-04-01"},
+    "/v1/assessments/{assessment_id}/remediation": {"title": "t", "owner": "o", "due_on": "2026-09-30"},
+    "/v1/assessments/{assessment_id}/lock": {},
+}  # fmt: skip
 
 
 def url(path: str) -> str:
@@ -100,6 +125,8 @@ def test_every_route_answers_every_caller_as_the_permissions_say(exchange: Excha
         "approver": exchange.keys.approvers["aiko"],
         "policy_admin": exchange.keys.policy_admin,
         "auditor": exchange.keys.auditor,
+        "assessor": create_api_key(exchange.engine, role="assessor", principal="kenji", now=now)[0],
+        "reviewer": create_api_key(exchange.engine, role="reviewer", principal="mina", now=now)[0],
     }
     assert set(tokens) == set(ROLES)
     unknown = "mk_0123456789abcdef_" + "A" * 43  # well formed, never issued

@@ -27,6 +27,7 @@ HUB_TABLES = {
     "taxii_object_readers",
     "taxii_status",
 }
+ASSESS_TABLES = {"assessments", "assessment_answers", "evidence_blobs", "assessment_evidence", "remediation_items"}
 
 
 def test_migrations_create_the_tables_from_empty(database) -> None:
@@ -34,13 +35,13 @@ def test_migrations_create_the_tables_from_empty(database) -> None:
     try:
         assert not TABLES & set(inspect(engine).get_table_names())
         upgrade(engine)
-        assert set(inspect(engine).get_table_names()) >= TABLES | HUB_TABLES
+        assert set(inspect(engine).get_table_names()) >= TABLES | HUB_TABLES | ASSESS_TABLES
         columns = {c["name"] for c in inspect(engine).get_columns("audit_entries")}
         assert columns == {"seq", "created_at", "kind", "payload", "leaf_hash"}
         assert {c["name"] for c in inspect(engine).get_columns("audit_subtrees")} == {"level", "idx", "hash"}
         assert inspect(engine).get_pk_constraint("audit_subtrees")["constrained_columns"] == ["level", "idx"]
         with engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
         upgrade(engine)  # already at head: nothing to do, nothing fails
     finally:
         engine.dispose()
@@ -48,7 +49,7 @@ def test_migrations_create_the_tables_from_empty(database) -> None:
 
 def test_downgrade_removes_the_tables(engine: Engine) -> None:
     downgrade(engine, "base")
-    assert not ((TABLES | HUB_TABLES) - {"alembic_version"}) & set(inspect(engine).get_table_names())
+    assert not ((TABLES | HUB_TABLES | ASSESS_TABLES) - {"alembic_version"}) & set(inspect(engine).get_table_names())
 
 
 def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: Path) -> None:

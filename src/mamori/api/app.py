@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mamori import __version__
+from mamori.api.assessments import add_assessment_routes
 from mamori.api.schemas import (
     ApprovalBody,
     BalanceBody,
@@ -33,6 +34,7 @@ from mamori.api.schemas import (
 )
 from mamori.api.taxii import TaxiiGateway
 from mamori.errors import MamoriError
+from mamori.service.assessments import AssessmentService
 from mamori.service.auth import Principal, authorize
 from mamori.service.guard import GuardServices
 from mamori.service.hub_taxii import HubService
@@ -54,6 +56,12 @@ STATUS: dict[str, int] = {
     "REQUEST_ID_REUSED": 409,
     "CHANGE_INVALID": 409,
     "GUARD_ALREADY_INITIALISED": 409,
+    "ASSESSMENT_EXISTS": 409,
+    "ASSESSMENT_LOCKED": 409,
+    "ASSESSMENT_INCOMPLETE": 409,
+    "ASSESSMENT_NOT_LOCKED": 409,
+    "ASSESSMENT_TAMPERED": 409,
+    "ASSESSMENT_REVIEWER_CONFLICT": 403,
     "BODY_TOO_LARGE": 413,
     "MEDIA_TYPE_UNSUPPORTED": 415,
     "SERVICE_UNAVAILABLE": 503,
@@ -352,6 +360,9 @@ def create_app(services: GuardServices, settings: ApiSettings | None = None) -> 
     @app.post("/v1/changes/{change_id}/approvals", tags=["governance"])
     def approve_change(change_id: str, body: ChangeApprovalBody, caller: Caller) -> Response:
         return _json(governance.approve(caller, change_id, body.model_dump(exclude_none=True), now=clock()))
+
+    # --- self-assessment (api/assessments.py) ----------------------------------------------------------------------
+    add_assessment_routes(app, _principal, AssessmentService(services.engine), clock, _json)
 
     # --- audit ---------------------------------------------------------------------------------------------------
     @app.get("/v1/audit/head", tags=["audit"])

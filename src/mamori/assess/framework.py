@@ -25,6 +25,8 @@ ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,63}")
 CHOICE_ID = re.compile(r"[a-z0-9][a-z0-9\-_]{0,63}")
 GUIDELINE_SECTIONS = ("2.1", "2.2", "2.3", "2.4", "2.5", "2.6")  # FSA Cybersecurity Guideline (Oct 2024)
 MAX_WEIGHT = 5
+# Checks that answer a question from the platform's own state (assess/machine.py evaluates them).
+MACHINE_CHECKS = frozenset({"guard.cold-wallet-employee-quorum", "audit.log-verifies", "intel.feeds-fresh"})
 
 
 class Level(Enum):
@@ -73,6 +75,7 @@ class Question:
     csf: tuple[str, ...]
     guideline: tuple[str, ...]
     section: str  # the id of the section that holds it directly
+    machine: str | None = None  # a check of assess/machine.py that answers it from the platform's own state
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,11 @@ def csf_subcategories() -> frozenset[str]:
         for category in function["categories"]
         for sub in category["subcategories"]
     )
+
+
+def mamori_bank_path() -> Path:
+    """The mamori bank shipped in the package (content/cssa)."""
+    return Path(str(resources.files("mamori.content").joinpath("cssa")))
 
 
 def load_framework(path: str | Path, *, csf: frozenset[str] | None = None) -> Framework:
@@ -237,7 +245,7 @@ class _Reader:
             self.problem(at, "a question is a mapping with id, text, answer and csf")
             return None
         allowed = {"id", "text", "answer"} if profile else {"id", "text", "level", "weight", "answer", "evidence",
-                                                              "when", "csf", "guideline"}  # fmt: skip
+                                                              "when", "csf", "guideline", "machine"}  # fmt: skip
         self.keys(item, at, allowed)
         question_id = self.identifier(item, at)
         text = self.text(item.get("text"), f"{at}.text")
@@ -264,9 +272,16 @@ class _Reader:
             sections = (guideline,) if guideline else ()
         if not profile and not sections:
             self.problem(f"{at}.guideline", "no FSA guideline section: give one here or on its section")
+        machine = item.get("machine")
+        if machine is not None and (machine not in MACHINE_CHECKS or answer is not AnswerType.YNPNA):
+            known = ", ".join(sorted(MACHINE_CHECKS))
+            self.problem(f"{at}.machine", f"a machine check is one of {known}, on a ynpna question")
+            machine = None
         if question_id is None or text is None or level is None or answer is None:
             return None
-        return Question(question_id, text, level, weight, answer, choices, evidence, when, csf, sections, section)
+        return Question(
+            question_id, text, level, weight, answer, choices, evidence, when, csf, sections, section, machine
+        )
 
     def answer(self, item: Any, at: str, *, profile: bool) -> tuple[AnswerType | None, tuple[Choice, ...]]:
         if not isinstance(item, Mapping):

@@ -5,17 +5,21 @@ Without a BANK, the mamori bank shipped in the package (content/cssa)."""
 from __future__ import annotations
 
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import orjson
 import typer
 
+from mamori.cli import assessments
 from mamori.cli.audit import JsonOption
 
-app = typer.Typer(help="The Cyber Security Self-Assessment (CSSA): question banks and their coverage.",
+app = typer.Typer(help="The Cyber Security Self-Assessment (CSSA): question banks, assessments, reports.",
                   no_args_is_help=True)  # fmt: skip
+evidence_app = typer.Typer(help="Evidence files of an assessment's answers.", no_args_is_help=True)
+remediation_app = typer.Typer(help="Remediation items: what will be done, by whom, by when.", no_args_is_help=True)
+app.add_typer(evidence_app, name="evidence")
+app.add_typer(remediation_app, name="remediation")
 
 BankArgument = Annotated[
     Path | None,
@@ -24,7 +28,9 @@ BankArgument = Annotated[
 
 
 def _bank(path: Path | None) -> Path:
-    return path if path is not None else Path(str(resources.files("mamori.content").joinpath("cssa")))
+    from mamori.assess.framework import mamori_bank_path
+
+    return path if path is not None else mamori_bank_path()
 
 
 @app.command("validate")
@@ -64,3 +70,19 @@ def coverage_command(bank: BankArgument = None, as_json: JsonOption = False) -> 
         "uncovered / 未対応: " + (", ".join(uncovered) if uncovered else "none / なし")
         + f" ({len(found.uncovered_subcategories)} CSF subcategories without a question)"
     )  # fmt: skip
+
+
+app.command("start")(assessments.start_command)
+app.command("list")(assessments.list_command)
+app.command("show")(assessments.show_command)
+app.command("answer")(assessments.answer_command)
+app.command("score")(assessments.score_command)
+app.command("gaps")(assessments.gaps_command)
+app.command("trend")(assessments.trend_command)
+app.command("refresh")(assessments.refresh_command)
+app.command("lock")(assessments.lock_command)
+app.command("verify")(assessments.verify_command)
+evidence_app.command("add")(assessments.evidence_add_command)
+evidence_app.command("withdraw")(assessments.evidence_withdraw_command)
+remediation_app.command("add")(assessments.remediation_add_command)
+remediation_app.command("done")(assessments.remediation_done_command)

@@ -48,6 +48,14 @@ def read_json(source: str) -> Any:
     return parse_json(read_bytes(source))
 
 
+def read_yaml(source: str) -> Any:
+    """A YAML (or JSON) document from a file, or standard input for ``-``."""
+    try:
+        return yaml.safe_load(read_bytes(source))
+    except yaml.YAMLError as exc:
+        raise InputError("INPUT_UNREADABLE", source=source, reason=f"not YAML: {exc}") from exc
+
+
 def read_safe_book(source: str) -> SafeBook:
     """A YAML or JSON file mapping Safe addresses to versions, owners and thresholds (see docs/verify.md)."""
     raw = read_bytes(source)

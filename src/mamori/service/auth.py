@@ -7,7 +7,8 @@ entropy, so a slow password hash would add nothing, and the comparison is consta
 Roles (one per key): ``initiator`` (the exchange's system of record: submits requests, attaches transactions,
 fetches releases, reports balances), ``approver`` (a person: approves withdrawals and changes with their own
 Ed25519 key), ``policy_admin`` (proposes policy, approver-key and address-book changes; cannot approve them),
-``auditor`` (reads everything, including the audit log, and changes nothing).
+``auditor`` (reads everything, including the audit log, and changes nothing), ``assessor`` (answers the cyber
+security self-assessment, adds its evidence and remediation items) and ``reviewer`` (signs it off and locks it).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 from mamori.errors import MamoriError
 
-ROLES = ("initiator", "approver", "policy_admin", "auditor")
+ROLES = ("initiator", "approver", "policy_admin", "auditor", "assessor", "reviewer")
 _TOKEN = re.compile(r"mk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 
 # action -> roles allowed; every endpoint names exactly one action (docs/guard.md prints this table).
@@ -39,6 +40,9 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "change.read": frozenset({"policy_admin", "approver", "auditor"}),
     "policy.read": frozenset({"policy_admin", "approver", "auditor"}),
     "audit.read": frozenset({"auditor"}),
+    "assessment.read": frozenset({"assessor", "reviewer", "auditor"}),
+    "assessment.write": frozenset({"assessor"}),
+    "assessment.review": frozenset({"reviewer"}),
     "service.read": frozenset(ROLES),  # the guard's public key, the OpenAPI description, who am I
 }
 
@@ -55,6 +59,9 @@ ACTION_TEXT = {
     "change.read": "read changes",
     "policy.read": "read the policy, address book and approvers",
     "audit.read": "read the audit log",
+    "assessment.read": "read self-assessments",
+    "assessment.write": "answer self-assessments",
+    "assessment.review": "sign off self-assessments",
     "service.read": "read the service description",
 }
 

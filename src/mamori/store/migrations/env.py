@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from mamori.store import (
+    assess_models,  # noqa: F401 - registers the self-assessment's tables on Base.metadata
     guard_models,  # noqa: F401 - registers the guard's tables on Base.metadata
     hub_models,  # noqa: F401 - registers the hub's tables on Base.metadata
     member_models,  # noqa: F401 - registers the member node's tables on Base.metadata
