@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 from typing import Any
+
+from pypdf import PdfReader
 
 from mamori.assess.framework import load_framework, mamori_bank_path
 from mamori.service.setup import create_api_key
@@ -96,5 +99,13 @@ def test_an_assessment_answered_signed_off_and_verified_over_http(exchange: Exch
     ok(exchange.call("POST", f"{path}/remediation/{item['id']}/done", keys["assessor"]))
     assert ok(exchange.call("GET", f"{path}/verify", keys["auditor"]))["intact"] is True
     error(exchange.call("GET", f"{path}/trend", keys["auditor"]), 404, "NOT_FOUND")
+    page = exchange.call("GET", f"{path}/report?language=en&format=html", keys["auditor"])
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Mirai Exchange" in page.text and "<svg" in page.text
+    pdf = exchange.call("GET", f"{path}/report?language=ja&format=pdf", keys["auditor"])
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "株式会社みらい暗号資産取引所" in text
+    error(exchange.call("GET", f"{path}/report?format=docx", keys["auditor"]), 422, "FIELD_TYPE_INVALID")
     listed = ok(exchange.call("GET", "/v1/assessments", keys["auditor"]))
     assert [(a["organisation"], a["year"], a["status"]) for a in listed] == [("mirai", 2026, "locked")]

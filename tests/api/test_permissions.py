@@ -49,6 +49,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/v1/assessments/{assessment_id}/machine-evidence"): "assessment.write",
     ("POST", "/v1/assessments/{assessment_id}/lock"): "assessment.review",
     ("GET", "/v1/assessments/{assessment_id}/verify"): "assessment.read",
+    ("GET", "/v1/assessments/{assessment_id}/report"): "assessment.read",
 }
 
 PATH_VALUES = {"request_id": "wd-none", "change_id": "none", "seq": "0", "assessment_id": "none",

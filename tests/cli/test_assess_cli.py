@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import yaml
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from mamori.cli.main import app
@@ -108,5 +109,50 @@ def test_a_year_from_start_to_sign_off(tmp_path: Path) -> None:
     assert locked_error.code == "ASSESSMENT_LOCKED" and "承認・確定済み" in locked_error.message_ja
     shown = run("show", "mirai/2026", *db)
     assert "株式会社みらい暗号資産取引所" in shown.stdout and "locked" in shown.stdout
+    for language in ("ja", "en"):
+        report = tmp_path / f"report-{language}.pdf"
+        run("report", "mirai/2026", "--language", language, "-o", str(report), *db)
+        text = "".join(page.extract_text() for page in PdfReader(report).pages)
+        assert "株式会社みらい暗号資産取引所" in text
     listed = run("list", *db)
     assert "mirai/2025" in listed.stdout and "mirai/2026" in listed.stdout
+
+
+def test_the_workbook_round_trip_through_the_commands(tmp_path: Path) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    bank = tmp_path / "bank.yaml"
+    bank.write_text(SCORING_BANK, encoding="utf-8")
+    db = ("--database", f"sqlite:///{tmp_path / 'mamori.db'}")
+    names = ("--name-en", "Mirai Exchange", "--name-ja", "株式会社みらい暗号資産取引所")
+    run("start", "mirai", "2026", *names, "--bank", str(bank), *db, "--as", "kenji")
+    run("answer", "mirai/2026", "GV-1", "partial", "--documentation", "no", *db, "--as", "kenji")
+    sheet_file = tmp_path / "mirai-2026.xlsx"
+    run("export", "mirai/2026", "-o", str(sheet_file), *db)
+    unchanged = orjson.loads(run("import", "mirai/2026", str(sheet_file), *db, "--as", "aiko", "--json").stdout)
+    assert unchanged == {"read": 1, "changed": 0}
+    book = load_workbook(io.BytesIO(sheet_file.read_bytes()))
+    rows = {book["Questions"][f"A{r}"].value: r for r in range(2, book["Questions"].max_row + 1)}
+    book["Questions"][f"I{rows['GV-1']}"] = "はい"
+    book["Questions"][f"J{rows['GV-1']}"] = "文書化済"
+    book["Questions"][f"I{rows['CX-1']}"] = "four"  # not a choice
+    book["Questions"][f"I{rows['GV-2']}"] = 7  # not a maturity level
+    book.save(sheet_file)
+    error = refused("import", "mirai/2026", str(sheet_file), *db, "--as", "aiko")
+    assert error.code == "SHEET_INVALID"
+    problems = error.to_dict()["error"]["problems"]
+    assert [p["at"] for p in problems] == [f"Questions!I{rows['GV-2']}", f"Questions!I{rows['CX-1']}"]
+    shown = orjson.loads(run("show", "mirai/2026", *db, "--json").stdout)
+    assert shown["answers"]["GV-1"]["value"] == "partial"  # nothing of the bad workbook was imported
+    book["Questions"][f"I{rows['CX-1']}"] = "three"
+    book["Questions"][f"I{rows['GV-2']}"] = 2
+    book.save(sheet_file)
+    changed = orjson.loads(run("import", "mirai/2026", str(sheet_file), *db, "--as", "aiko", "--json").stdout)
+    assert changed == {"read": 3, "changed": 3}
+    answers = orjson.loads(run("show", "mirai/2026", *db, "--json").stdout)["answers"]
+    assert (answers["GV-1"]["value"], answers["GV-1"]["documentation"], answers["GV-1"]["source"]) == (
+        "yes", "yes", "import"
+    )  # fmt: skip
+    assert answers["GV-2"]["value"] == "2" and answers["CX-1"]["value"] == "three"

@@ -11,8 +11,9 @@ import binascii
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Query
 from fastapi.responses import Response
 from pydantic import Field
 
@@ -20,10 +21,12 @@ from mamori.api.schemas import Strict
 from mamori.assess.framework import Framework, load_framework, mamori_bank_path
 from mamori.assess.scoring import parse_target_profile
 from mamori.errors import MamoriError
+from mamori.service.assessment_report import render_report
 from mamori.service.assessments import AssessmentService
 from mamori.service.auth import Principal
 
 Clock = Callable[[], datetime]
+TOKYO = ZoneInfo("Asia/Tokyo")  # a report's dates (overdue items, "generated at") are the exchange's
 
 
 class AssessmentBody(Strict):
@@ -165,6 +168,21 @@ def add_assessment_routes(
     def lock(assessment_id: str, body: LockBody, principal: Principal = who) -> Response:
         """The reviewer's sign-off (the reviewer must not have answered): machine evidence re-checked, locked."""
         return respond(service.lock(principal, assessment_id, note=body.note, now=clock()))
+
+    @route("get", "/{assessment_id}/report")
+    def report(
+        assessment_id: str,
+        language: str = "ja",
+        kind: str = Query("html", alias="format", description="html or pdf"),
+        principal: Principal = who,
+    ) -> Response:
+        """The report in ja or en, as html or pdf (radar by CSF function, bars by guideline section, gaps, plan)."""
+        now = clock()
+        record = service.read(principal, assessment_id, now=now)
+        previous = service.previous(principal, record, now=now)
+        data, media_type = render_report(record, previous, language=language, kind=kind,
+                                         generated_at=now.astimezone(TOKYO))  # fmt: skip
+        return Response(data, media_type=media_type)
 
     @route("get", "/{assessment_id}/verify")
     def verify(assessment_id: str, principal: Principal = who) -> Response:

@@ -11,7 +11,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from mamori.cli import assessments
+from mamori.cli import assess_benchmark, assessments
 from mamori.cli.audit import JsonOption
 
 app = typer.Typer(help="The Cyber Security Self-Assessment (CSSA): question banks, assessments, reports.",
@@ -82,6 +82,10 @@ app.command("trend")(assessments.trend_command)
 app.command("refresh")(assessments.refresh_command)
 app.command("lock")(assessments.lock_command)
 app.command("verify")(assessments.verify_command)
+app.command("export")(assessments.export_command)
+app.command("import")(assessments.import_command)
+app.command("report")(assessments.report_command)
+app.add_typer(assess_benchmark.app, name="benchmark")
 evidence_app.command("add")(assessments.evidence_add_command)
 evidence_app.command("withdraw")(assessments.evidence_withdraw_command)
 remediation_app.command("add")(assessments.remediation_add_command)

@@ -320,5 +320,73 @@ def verify_command(
     _out(as_json, result, f"intact / 改ざんはありません: digest {result['digest']}")
 
 
+def export_command(
+    assessment: AssessmentArgument,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The .xlsx file to write.")],
+    english_first: Annotated[bool, typer.Option("--english-first", help="English text before Japanese.")] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """The questionnaire with its answers as an Excel workbook a person fills in (docs/assess-excel.md)."""
+    from mamori.assess.excel import export_workbook
+
+    with _service(database) as service:
+        record = _resolve(service, assessment)
+    answers = {q: a.answer for q, a in record.answers.items()}
+    order = ("en", "ja") if english_first else ("ja", "en")
+    names = f"{record.organisation_ja} / {record.organisation_en}"
+    data = export_workbook(record.framework, answers, organisation=names, year=record.year, language_order=order)
+    output.write_bytes(data)
+    typer.echo(f"wrote {output}: {len(record.framework.questions)} question(s) / 書き出しました")
+
+
+def import_command(
+    assessment: AssessmentArgument,
+    workbook: Annotated[Path, typer.Argument(help="The filled-in .xlsx.")],
+    actor: ActorOption,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="A column-mapping file for a differently laid out sheet.")
+    ] = None,
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import a workbook's answers: all or nothing, every bad cell reported with its reference."""
+    from mamori.assess.answers import Source
+    from mamori.assess.column_mapping import load_column_mapping
+    from mamori.assess.excel import read_workbook
+    from mamori.cli.io import read_bytes
+
+    layout = load_column_mapping(mapping) if mapping is not None else None
+    data = read_bytes(str(workbook))
+    with _service(database) as service:
+        record = _resolve(service, assessment)
+        current = {q: a.answer for q, a in record.answers.items()}
+        answers = read_workbook(data, record.framework, mapping=layout, source=workbook.name, current=current)
+        changed = service.answer_many(_principal("assessor", actor), record.id, answers, source=Source.IMPORT,
+                                      now=_now())  # fmt: skip
+    _out(as_json, {"read": len(answers), "changed": changed},
+         f"imported {workbook.name}: {len(answers)} answer(s) read, {changed} changed / 取り込みました")  # fmt: skip
+
+
+def report_command(
+    assessment: AssessmentArgument,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    language: LanguageOption = "ja",
+    kind: Annotated[str, typer.Option("--format", help="pdf or html.")] = "pdf",
+    database: DatabaseOption = None,
+) -> None:
+    """The report: radar chart by CSF 2.0 function, bars by guideline section, gaps, remediation, year on year."""
+    from zoneinfo import ZoneInfo
+
+    from mamori.service.assessment_report import render_report
+
+    with _service(database) as service:
+        record = _resolve(service, assessment)
+        previous = service.previous(_principal("auditor", "cli"), record, now=_now())
+    generated_at = _now().astimezone(ZoneInfo("Asia/Tokyo"))
+    data, _media_type = render_report(record, previous, language=language, kind=kind, generated_at=generated_at)
+    output.write_bytes(data)
+    typer.echo(f"wrote {output} ({len(data):,} bytes) / レポートを書き出しました")
+
+
 def _pct(value: float | None) -> str:
     return "   —  " if value is None else f"{value:5.1f}%"

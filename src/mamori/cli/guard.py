@@ -129,7 +129,9 @@ def init(
 
 @api_key_app.command("create")
 def api_key_create(
-    role: Annotated[str, typer.Option("--role", help="initiator, approver, policy_admin or auditor.")],
+    role: Annotated[
+        str, typer.Option("--role", help="initiator, approver, policy_admin, auditor, assessor or reviewer.")
+    ],
     principal: Annotated[str, typer.Option("--principal", help="Service account, or the approver's person id.")],
     database: DatabaseOption = None,
 ) -> None:
