@@ -18,7 +18,7 @@ from mamori.audit.store import AuditLog
 from mamori.errors import MamoriError
 from mamori.service.assessments import AssessmentService
 from mamori.service.auth import Principal
-from mamori.store.assess_models import AssessmentAnswer, EvidenceBlob
+from mamori.store.assess_models import Assessment, AssessmentAnswer, EvidenceBlob
 from mamori.store.guard_models import PolicyVersion
 from support.banks import SCORING_BANK
 
@@ -193,9 +193,23 @@ def test_a_change_after_the_lock_is_found(service: AssessmentService, exchange: 
     assessment = create(service, exchange)
     answer_all(service, exchange, assessment)
     service.lock(MINA, assessment, now=exchange.clock.now)
-    with exchange.engine.begin() as connection:
-        connection.execute(update(AssessmentAnswer).where(AssessmentAnswer.question_id == "CX-1").values(value="three"))
-    assert code_of(lambda: service.verify(AUDITOR, assessment, now=exchange.clock.now)) == "ASSESSMENT_TAMPERED"
+    with exchange.engine.connect() as connection:
+        stored = connection.execute(select(Assessment.framework_document)).scalar_one()
+    edits = [
+        (update(AssessmentAnswer).where(AssessmentAnswer.question_id == "CX-1").values(value="three")),
+        # the question asked, reworded in the stored bank: scores unchanged, the record is not what was signed
+        (update(Assessment).values(framework_document=stored.replace(b"Strategy?", b"Strategy!"))),
+    ]
+    for edit in edits:
+        with exchange.engine.begin() as connection:
+            connection.execute(edit)
+        assert code_of(lambda: service.verify(AUDITOR, assessment, now=exchange.clock.now)) == "ASSESSMENT_TAMPERED"
+        with exchange.engine.begin() as connection:  # put it back: the next edit is found on its own
+            connection.execute(
+                update(AssessmentAnswer).where(AssessmentAnswer.question_id == "CX-1").values(value="two")
+            )
+            connection.execute(update(Assessment).values(framework_document=stored))
+        assert service.verify(AUDITOR, assessment, now=exchange.clock.now)["intact"]
 
 
 def test_machine_evidence_is_checked_again_at_the_lock(service: AssessmentService, exchange: Any) -> None:

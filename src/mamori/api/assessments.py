@@ -106,8 +106,8 @@ def add_assessment_routes(
     def answer(assessment_id: str, question_id: str, body: AnswerBody, principal: Principal = who) -> Response:
         given = service.answer(principal, assessment_id, question_id, body.value, documentation=body.documentation,
                                note=body.note, now=clock())  # fmt: skip
-        assert given is not None  # noqa: S101 - a value was given, so an answer was recorded
-        return respond({"question": question_id, "value": given.answer.value_text(), "revision": given.revision})
+        recorded = {"value": given.answer.value_text(), "revision": given.revision} if given else {}
+        return respond({"question": question_id, **recorded})
 
     @route("delete", "/{assessment_id}/answers/{question_id}")
     def clear(assessment_id: str, question_id: str, principal: Principal = who) -> Response:

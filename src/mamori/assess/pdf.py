@@ -291,13 +291,7 @@ def _label(pdf: _Document, label: Label, at: tuple[float, float], scale: float) 
 
 
 def _score_table(pdf: _Document, view: ReportView, first: str, rows: Sequence[ScoreRow]) -> None:
-    heads = [first, view.label("implementation")]
-    if view.has_previous:
-        heads.append(view.label("delta.short"))
-    heads.append(view.label("documentation"))
-    if view.has_previous:
-        heads.append(view.label("delta.short"))
-    heads += [view.label("answered"), view.label("not_applicable")]
+    heads = view.score_heads(first)
     body: list[tuple[str, ...]] = []
     for row in rows:
         cells = [row.label, percent(row.implementation)]

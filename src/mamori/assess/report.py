@@ -259,6 +259,12 @@ class ReportView:
     def label(self, key: str) -> str:
         return label(key, self.language)
 
+    def score_heads(self, first: str) -> list[str]:
+        """The head row of a score table: implementation and documentation, each with last year's change."""
+        delta = [self.label("delta.short")] if self.has_previous else []
+        return [first, self.label("implementation"), *delta, self.label("documentation"), *delta,
+                self.label("answered"), self.label("not_applicable")]  # fmt: skip
+
 
 def build_view(report: ReportInput, *, language: str, generated_at: datetime) -> ReportView:
     """The report's content in ``language`` (``ja`` or ``en``); overdue is judged on ``generated_at``'s date."""

@@ -134,13 +134,7 @@ def _overall(view: ReportView) -> str:
 
 
 def _score_table(view: ReportView, first: str, rows: Sequence[ScoreRow], name: str) -> str:
-    heads = [first, view.label("implementation")]
-    if view.has_previous:
-        heads.append(view.label("delta.short"))
-    heads.append(view.label("documentation"))
-    if view.has_previous:
-        heads.append(view.label("delta.short"))
-    heads += [view.label("answered"), view.label("not_applicable")]
+    heads = view.score_heads(first)
     body = []
     for row in rows:
         cells = [_e(row.label), _e(percent(row.implementation))]

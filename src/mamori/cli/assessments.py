@@ -71,8 +71,10 @@ def _out(as_json: bool, document: Any, text: str) -> None:
 
 
 def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
+    return None if value is None else _required_date(value, option)
+
+
+def _required_date(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
@@ -179,7 +181,7 @@ def evidence_add_command(
         record = _resolve(service, assessment)
         added = service.add_evidence(
             _principal("assessor", actor), record.id, question, content, filename=file.name, media_type=media_type,
-            description=description, effective_on=_date(effective, "--effective"),
+            description=description, effective_on=_required_date(effective, "--effective"),
             expires_on=_date(expires, "--expires"), now=_now(),
         )  # fmt: skip
     _out(as_json, {"id": added.id, "sha256": added.sha256, "size": added.size},
@@ -210,8 +212,7 @@ def remediation_add_command(
     as_json: JsonOption = False,
 ) -> None:
     """Add a remediation item (also after the sign-off: it is the plan)."""
-    due_on = _date(due, "--due")
-    assert due_on is not None  # noqa: S101 - a required option
+    due_on = _required_date(due, "--due")
     with _service(database) as service:
         record = _resolve(service, assessment)
         item = service.add_remediation(_principal("assessor", actor), record.id, title=title, owner=owner,

@@ -12,7 +12,7 @@ from mamori.assess.report import MachineNote, RemediationItem, ReportInput
 from mamori.assess.report_html import render_html
 from mamori.errors import InputError
 from mamori.guard import format_utc
-from mamori.service.assessments import AssessmentRecord
+from mamori.service.assessment_records import AssessmentRecord
 
 FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 

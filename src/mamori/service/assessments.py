@@ -17,23 +17,31 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from mamori.assess import machine
 from mamori.assess.answers import Answer, Source, answer, parse_note
-from mamori.assess.framework import Framework, Question, parse_framework
-from mamori.assess.scoring import Scorecard, TargetProfile, is_asked, parse_target_profile, score
+from mamori.assess.framework import Framework, Question
+from mamori.assess.scoring import TargetProfile, is_asked
 from mamori.assess.snapshot import framework_digest, framework_document
 from mamori.assess.trend import Trend, compare
 from mamori.errors import InputError, MamoriError
 from mamori.guard import format_utc, require_text
+from mamori.service.assessment_records import (
+    AnswerRecord,
+    AssessmentRecord,
+    EvidenceRecord,
+    Remediation,
+    answer_json,
+    canonical,
+    load_record,
+    lock_digest,
+    stored_framework,
+)
 from mamori.service.auth import Principal, authorize
 from mamori.service.facts import from_us, to_us
 from mamori.service.machine_facts import gather_machine_facts
@@ -49,121 +57,6 @@ from mamori.store.assess_models import (
 MAX_EVIDENCE_BYTES = 25 * 1024 * 1024
 MIN_YEAR, MAX_YEAR = 2000, 2100
 _ORGANISATION = "abcdefghijklmnopqrstuvwxyz0123456789-_."
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerRecord:
-    answer: Answer
-    source: Source
-    by: str
-    at: datetime
-    revision: int
-    machine: dict[str, Any] | None = None  # check, detail (en, ja), state
-
-
-@dataclass(frozen=True, slots=True)
-class EvidenceRecord:
-    id: str
-    question: str
-    sha256: str
-    filename: str
-    media_type: str
-    size: int
-    description: str
-    effective_on: date
-    expires_on: date | None
-    added_by: str
-    added_at: datetime
-
-    def status(self, today: date) -> str:
-        if today < self.effective_on:
-            return "not-yet-effective"
-        if self.expires_on is not None and today > self.expires_on:
-            return "expired"
-        return "valid"
-
-
-@dataclass(frozen=True, slots=True)
-class Remediation:
-    id: str
-    question: str | None
-    title: str
-    owner: str
-    due_on: date
-    status: str
-    created_by: str
-    created_at: datetime
-    closed_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentRecord:
-    id: str
-    organisation: str
-    organisation_en: str
-    organisation_ja: str
-    year: int
-    framework: Framework
-    framework_digest: str
-    target: TargetProfile
-    status: str
-    created_by: str
-    created_at: datetime
-    locked_at: datetime | None
-    reviewer: str | None
-    review_note: str | None
-    lock_digest: str | None
-    audit_seq: int | None
-    answers: Mapping[str, AnswerRecord] = field(default_factory=dict)
-    evidence: tuple[EvidenceRecord, ...] = ()
-    remediation: tuple[Remediation, ...] = ()
-
-    @property
-    def locked(self) -> bool:
-        return self.status == "locked"
-
-    def scorecard(self) -> Scorecard:
-        return score(self.framework, {k: r.answer for k, r in self.answers.items()}, self.target)
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "organisation": self.organisation,
-            "organisation_name": {"en": self.organisation_en, "ja": self.organisation_ja},
-            "year": self.year,
-            "framework": {"id": self.framework.id, "version": self.framework.version, "digest": self.framework_digest},
-            "status": self.status,
-            "created_by": self.created_by,
-            "created_at": format_utc(self.created_at),
-            "locked_at": format_utc(self.locked_at) if self.locked_at else None,
-            "reviewer": self.reviewer,
-            "review_note": self.review_note,
-            "lock_digest": self.lock_digest,
-            "audit_seq": self.audit_seq,
-        }
-
-    def to_json(self, *, today: date) -> dict[str, Any]:
-        """The whole record: what the HTTP API and ``mamori assess show --json`` give."""
-        answers = {}
-        for question_id, record in self.answers.items():
-            answers[question_id] = {
-                "value": record.answer.value_text(),
-                "documentation": record.answer.documentation.value if record.answer.documentation else None,
-                "note": record.answer.note,
-                "source": record.source.value,
-                "by": record.by,
-                "at": format_utc(record.at),
-                "revision": record.revision,
-                **({"machine": record.machine} if record.machine is not None else {}),
-            }
-        return {
-            **self.summary(),
-            "target": self.target.to_json(),
-            "answers": answers,
-            "evidence": [_evidence_json(e, today) for e in self.evidence],
-            "remediation": [_remediation_json(r, today) for r in self.remediation],
-            "scores": self.scorecard().to_json(),
-        }
 
 
 class AssessmentService:
@@ -210,8 +103,8 @@ class AssessmentService:
                         framework_id=framework.id,
                         framework_version=framework.version,
                         framework_digest=digest,
-                        framework_document=_canonical(framework_document(framework)),
-                        target_document=_canonical(target.to_json()),
+                        framework_document=canonical(framework_document(framework)),
+                        target_document=canonical(target.to_json()),
                         status="open",
                         created_us=to_us(work.now),
                         created_by=actor.name,
@@ -258,12 +151,12 @@ class AssessmentService:
             ).first()
             if found is None:
                 raise MamoriError("NOT_FOUND", what="assessment", id=f"{organisation} {year}")
-            return _load(work, found)
+            return load_record(work, found)
 
     def read(self, actor: Principal, assessment_id: str, *, now: datetime) -> AssessmentRecord:
         authorize(actor, "assessment.read")
         with unit_of_work(self.engine, now, write=False) as work:
-            return _load(work, assessment_id)
+            return load_record(work, assessment_id)
 
     def previous(self, actor: Principal, record: AssessmentRecord, *, now: datetime) -> AssessmentRecord | None:
         """The same organisation's assessment of the year before, if there is one."""
@@ -274,7 +167,7 @@ class AssessmentService:
                     Assessment.organisation == record.organisation, Assessment.year == record.year - 1
                 )
             ).first()
-            return _load(work, found) if found is not None else None
+            return load_record(work, found) if found is not None else None
 
     def trend(self, actor: Principal, assessment_id: str, *, now: datetime) -> Trend | None:
         record = self.read(actor, assessment_id, now=now)
@@ -315,7 +208,7 @@ class AssessmentService:
                     "by": actor.name,
                 },
             )
-            return _load(work, row.id).answers.get(question_id)
+            return load_record(work, row.id).answers.get(question_id)
 
     def answer_many(
         self, actor: Principal, assessment_id: str, answers: Mapping[str, Answer], *, source: Source, now: datetime
@@ -337,7 +230,7 @@ class AssessmentService:
             changed = [q for q, a in answers.items() if current.get(q) != a and framework.question(q).machine is None]
             for question_id in changed:
                 _write_answer(work, row.id, question_id, answers[question_id], source, actor.name)
-            digest = hashlib.sha256(_canonical({q: _answer_json(answers[q]) for q in changed})).hexdigest()
+            digest = hashlib.sha256(canonical({q: answer_json(answers[q]) for q in changed})).hexdigest()
             work.record(
                 "assessment.imported",
                 {
@@ -418,7 +311,7 @@ class AssessmentService:
                     "by": actor.name,
                 },
             )
-            return next(e for e in _load(work, row.id).evidence if e.id == evidence_id)
+            return next(e for e in load_record(work, row.id).evidence if e.id == evidence_id)
 
     def withdraw_evidence(self, actor: Principal, assessment_id: str, evidence_id: str, *, now: datetime) -> None:
         authorize(actor, "assessment.write")
@@ -462,7 +355,7 @@ class AssessmentService:
         with unit_of_work(self.engine, now) as work:
             row = work.fetch(Assessment, assessment_id, what="assessment")
             if question_id is not None:
-                _framework(row).question(question_id)
+                stored_framework(row).question(question_id)
             item_id = str(uuid.uuid4())
             work.session.add(
                 RemediationItem(
@@ -482,7 +375,7 @@ class AssessmentService:
                 "assessment.remediation_added",
                 {"assessment": row.id, "item": item_id, "owner": owner, "due_on": due_on.isoformat(), "by": actor.name},
             )
-            return next(r for r in _load(work, row.id).remediation if r.id == item_id)
+            return next(r for r in load_record(work, row.id).remediation if r.id == item_id)
 
     def close_remediation(self, actor: Principal, assessment_id: str, item_id: str, *, now: datetime) -> None:
         authorize(actor, "assessment.write")
@@ -504,7 +397,7 @@ class AssessmentService:
         with unit_of_work(self.engine, now) as work:
             row, framework = _open_assessment(work, assessment_id)
             changed = self._machine_answers(work, row.id, framework, _current_answers(work, row.id))
-            record = _load(work, row.id)
+            record = load_record(work, row.id)
             answerers = {r.by for r in record.answers.values() if r.source is not Source.MACHINE}
             if actor.name in answerers or actor.name == record.created_by:
                 raise MamoriError("ASSESSMENT_REVIEWER_CONFLICT", reviewer=actor.name)
@@ -514,7 +407,7 @@ class AssessmentService:
             if missing:
                 raise MamoriError("ASSESSMENT_INCOMPLETE", assessment=row.id, count=len(missing), first=missing[0])
             row.status, row.locked_us, row.reviewer, row.review_note = "locked", to_us(work.now), actor.name, note
-            locked = _load(work, row.id)
+            locked = load_record(work, row.id)
             row.lock_digest = lock_digest(locked)
             row.audit_seq = work.record(
                 "assessment.locked",
@@ -581,58 +474,11 @@ class AssessmentService:
         return changed
 
 
-def lock_digest(record: AssessmentRecord) -> str:
-    """SHA-256 of the canonical signed-off record: answers, evidence, scores and the sign-off. Remediation items
-    are left out: their progress after the sign-off is the plan being carried out, not a change of the record."""
-    document = {
-        "assessment": record.id,
-        "organisation": record.organisation,
-        "year": record.year,
-        "names": [record.organisation_en, record.organisation_ja],
-        "framework_digest": record.framework_digest,
-        "target": record.target.to_json(),
-        "answers": {
-            q: {**_answer_json(r.answer), "source": r.source.value, "by": r.by, "revision": r.revision}
-            for q, r in sorted(record.answers.items())
-        },
-        "evidence": sorted(
-            [e.question, e.sha256, e.effective_on.isoformat(), e.expires_on.isoformat() if e.expires_on else None]
-            for e in record.evidence
-        ),
-        "scores": record.scorecard().to_json(),
-        "reviewer": record.reviewer,
-        "locked_us": to_us(record.locked_at) if record.locked_at else None,
-    }
-    return hashlib.sha256(_canonical(document)).hexdigest()
-
-
-def _answer_json(given: Answer) -> dict[str, Any]:
-    return {
-        "value": given.value_text(),
-        "documentation": given.documentation.value if given.documentation else None,
-        "note": given.note,
-    }
-
-
-def _canonical(document: Any) -> bytes:
-    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
-
-
-def _framework(row: Assessment) -> Framework:
-    return _parsed_framework(bytes(row.framework_document))
-
-
-@lru_cache(maxsize=16)
-def _parsed_framework(document: bytes) -> Framework:
-    """A stored bank, parsed once per process per content (the bytes themselves are the key)."""
-    return parse_framework(orjson.loads(document), source="assessment")
-
-
 def _open_assessment(work: UnitOfWork, assessment_id: str) -> tuple[Assessment, Framework]:
     row = work.fetch(Assessment, assessment_id, what="assessment")
     if row.status == "locked":
         raise MamoriError("ASSESSMENT_LOCKED", assessment=row.id, locked_at=format_utc(from_us(row.locked_us or 0)))
-    return row, _framework(row)
+    return row, stored_framework(row)
 
 
 def _require_asked(question: Question, framework: Framework, answers: Mapping[str, Answer]) -> None:
@@ -666,7 +512,7 @@ def _write_answer(
             documentation=given.documentation.value if given is not None and given.documentation else None,
             note=given.note if given is not None else "",
             source=source.value,
-            machine_state=_canonical(machine_state) if machine_state is not None else None,
+            machine_state=canonical(machine_state) if machine_state is not None else None,
             answered_by=by,
             answered_us=to_us(work.now),
         )
@@ -676,7 +522,7 @@ def _write_answer(
 
 
 def _current_answers(work: UnitOfWork, assessment_id: str) -> Mapping[str, AnswerRecord]:
-    return _load(work, assessment_id).answers
+    return load_record(work, assessment_id).answers
 
 
 def _same_state(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
@@ -685,123 +531,4 @@ def _same_state(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
         return False
     return {k: v for k, v in before.items() if k != "checked_at"} == {
         k: v for k, v in after.items() if k != "checked_at"
-    }
-
-
-def _load(work: UnitOfWork, assessment_id: str) -> AssessmentRecord:
-    row = work.fetch(Assessment, assessment_id, what="assessment")
-    framework = _framework(row)
-    target = parse_target_profile(orjson.loads(row.target_document), framework)
-    latest: dict[str, AssessmentAnswer] = {}
-    for item in work.session.scalars(
-        select(AssessmentAnswer)
-        .where(AssessmentAnswer.assessment_id == row.id)
-        .order_by(AssessmentAnswer.question_id, AssessmentAnswer.revision)
-    ):
-        latest[item.question_id] = item
-    answers: dict[str, AnswerRecord] = {}
-    for question_id, item in latest.items():
-        if item.value is None:
-            continue
-        question = framework.question(question_id)
-        parsed = answer(question, item.value, item.documentation, item.note)
-        answers[question_id] = AnswerRecord(
-            parsed,
-            Source(item.source),
-            item.answered_by,
-            from_us(item.answered_us),
-            item.revision,
-            orjson.loads(item.machine_state) if item.machine_state is not None else None,
-        )
-    evidence = tuple(
-        EvidenceRecord(
-            e.id,
-            e.question_id,
-            e.sha256,
-            e.filename,
-            e.media_type,
-            size,
-            e.description,
-            date.fromisoformat(e.effective_on),
-            date.fromisoformat(e.expires_on) if e.expires_on else None,
-            e.added_by,
-            from_us(e.added_us),
-        )
-        for e, size in work.session.execute(
-            select(AssessmentEvidence, EvidenceBlob.size)
-            .join(EvidenceBlob, EvidenceBlob.sha256 == AssessmentEvidence.sha256)
-            .where(AssessmentEvidence.assessment_id == row.id, AssessmentEvidence.withdrawn_us.is_(None))
-            .order_by(AssessmentEvidence.added_us, AssessmentEvidence.id)
-        )
-    )
-    remediation = tuple(
-        Remediation(
-            r.id,
-            r.question_id,
-            r.title,
-            r.owner,
-            date.fromisoformat(r.due_on),
-            r.status,
-            r.created_by,
-            from_us(r.created_us),
-            from_us(r.closed_us) if r.closed_us else None,
-        )
-        for r in work.session.scalars(
-            select(RemediationItem)
-            .where(RemediationItem.assessment_id == row.id)
-            .order_by(RemediationItem.due_on, RemediationItem.created_us)
-        )
-    )
-    return AssessmentRecord(
-        row.id,
-        row.organisation,
-        row.organisation_en,
-        row.organisation_ja,
-        row.year,
-        framework,
-        row.framework_digest,
-        target,
-        row.status,
-        row.created_by,
-        from_us(row.created_us),
-        from_us(row.locked_us) if row.locked_us else None,
-        row.reviewer,
-        row.review_note,
-        row.lock_digest,
-        row.audit_seq,
-        answers,
-        evidence,
-        remediation,
-    )
-
-
-def _evidence_json(evidence: EvidenceRecord, today: date) -> dict[str, Any]:
-    return {
-        "id": evidence.id,
-        "question": evidence.question,
-        "sha256": evidence.sha256,
-        "filename": evidence.filename,
-        "media_type": evidence.media_type,
-        "size": evidence.size,
-        "description": evidence.description,
-        "effective_on": evidence.effective_on.isoformat(),
-        "expires_on": evidence.expires_on.isoformat() if evidence.expires_on else None,
-        "status": evidence.status(today),
-        "added_by": evidence.added_by,
-        "added_at": format_utc(evidence.added_at),
-    }
-
-
-def _remediation_json(item: Remediation, today: date) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "question": item.question,
-        "title": item.title,
-        "owner": item.owner,
-        "due_on": item.due_on.isoformat(),
-        "status": item.status,
-        "overdue": item.status != "done" and item.due_on < today,
-        "created_by": item.created_by,
-        "created_at": format_utc(item.created_at),
-        "closed_at": format_utc(item.closed_at) if item.closed_at else None,
     }
