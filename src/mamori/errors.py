@@ -136,6 +136,94 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
         "The question bank {source} is invalid ({count} problem(s)); first: {first}",
         "質問集 {source} が不正です（問題 {count} 件）。最初の問題: {first}",
     ),
+    "BIP32_KEY_INVALID": (
+        "Extended public key {key} is not valid: {reason}",
+        "拡張公開鍵 {key} が正しくありません: {reason}",
+    ),
+    "BIP32_PRIVATE_KEY_REFUSED": (
+        "An extended private key ({prefix}) was given: mamori needs public keys only; give the extended public key",
+        "拡張秘密鍵（{prefix}）が指定されました。mamori は公開鍵のみを扱います。拡張公開鍵を指定してください",
+    ),
+    "BIP32_HARDENED_FROM_XPUB": (
+        "Hardened step {step} cannot be derived from an extended public key",
+        "強化導出のステップ {step} は拡張公開鍵からは導出できません",
+    ),
+    "BIP32_DERIVATION_INVALID": (
+        "Child key {index} cannot be derived: {reason}",
+        "子鍵 {index} を導出できません: {reason}",
+    ),
+    "BIP32_PATH_INVALID": (
+        "Derivation path {path!r} is not valid: {reason}",
+        "導出パス {path!r} が正しくありません: {reason}",
+    ),
+    "BTC_ADDRESS_INVALID": (
+        "{address!r} is not a valid Bitcoin address: {reason}",
+        "{address!r} は正しいビットコインアドレスではありません: {reason}",
+    ),
+    "BTC_ADDRESS_NETWORK_MISMATCH": (
+        "Address {address} is written for {found}, not for {expected}",
+        "アドレス {address} は {found} 用の形式で、{expected} 用ではありません",
+    ),
+    "DESCRIPTOR_SYNTAX_INVALID": (
+        "The output descriptor is not valid at character {position}: {reason}",
+        "出力ディスクリプタの {position} 文字目が正しくありません: {reason}",
+    ),
+    "DESCRIPTOR_CHECKSUM_INVALID": (
+        "The descriptor checksum #{given} is not valid: {reason}",
+        "ディスクリプタのチェックサム #{given} が正しくありません: {reason}",
+    ),
+    "DESCRIPTOR_CHECKSUM_MISSING": (
+        "The descriptor has no #checksum and one is required here",
+        "ディスクリプタに #チェックサム がありません。ここではチェックサムが必要です",
+    ),
+    "DESCRIPTOR_KEY_INVALID": (
+        "Key {ordinal} of the descriptor ({key}) is not valid: {reason}",
+        "ディスクリプタの {ordinal} 番目の鍵（{key}）が正しくありません: {reason}",
+    ),
+    "DESCRIPTOR_PRIVATE_KEY_REFUSED": (
+        "Key {ordinal} of the descriptor is a private key ({kind}): mamori accepts public descriptors only; "
+        "export the descriptor without private keys",
+        "ディスクリプタの {ordinal} 番目の鍵は秘密鍵（{kind}）です。mamori は公開鍵のみのディスクリプタを扱います。"
+        "秘密鍵を含まない形で出力し直してください",
+    ),
+    "DESCRIPTOR_HARDENED_AFTER_XPUB": (
+        "Key {ordinal} of the descriptor ({key}) has hardened step {step} after the extended public key: "
+        "deriving it needs the private key",
+        "ディスクリプタの {ordinal} 番目の鍵（{key}）は拡張公開鍵の後に強化導出のステップ {step} があります。"
+        "導出には秘密鍵が必要です",
+    ),
+    "DESCRIPTOR_MULTIPATH_INVALID": (
+        "A multipath step <…;…> of the descriptor is not valid: {reason}",
+        "ディスクリプタのマルチパス指定 <…;…> が正しくありません: {reason}",
+    ),
+    "DESCRIPTOR_CONTEXT_INVALID": (
+        "{function}() cannot be used {where}",
+        "{function}() はこの位置（{where}）では使用できません",
+    ),
+    "DESCRIPTOR_ARGUMENT_INVALID": (
+        "The argument of {function}() is not valid: {reason}",
+        "{function}() の引数が正しくありません: {reason}",
+    ),
+    "DESCRIPTOR_UNSUPPORTED": (
+        "{function}() descriptors are not supported: {reason}",
+        "{function}() 形式のディスクリプタには対応していません: {reason}",
+    ),
+    "DESCRIPTOR_NETWORK_MISMATCH": (
+        "The descriptor's keys or address are for {found}, not for {expected}",
+        "ディスクリプタの鍵またはアドレスは {found} 用で、{expected} 用ではありません",
+    ),
+    "DESCRIPTOR_INDEX_INVALID": (
+        "Index {index} on branch {branch} is outside the descriptor: {reason}",
+        "ブランチ {branch} のインデックス {index} はディスクリプタの範囲外です: {reason}",
+    ),
+    "DESCRIPTOR_DERIVATION_INVALID": (
+        "A claimed key derivation is malformed: {reason}",
+        "示された鍵の導出情報の形式が正しくありません: {reason}",
+    ),
+    "DESCRIPTOR_WALLET_FILE_INVALID": (
+        "Wallet file {source} is invalid: {reason}",
+        "ウォレットファイル {source} が正しくありません: {reason}",
+    ),
     "ANSWER_INVALID": (
         "The answer to {question} cannot be used: {given!r} (accepted: {accepted})",
         "{question} への回答 {given!r} は使用できません（使用できる値: {accepted}）",
@@ -199,6 +287,91 @@ ERROR_CATALOG: Mapping[str, tuple[str, str]] = {
     "BENCHMARK_COLLECTION_UNSAFE": (
         "Collection {collection} is not safe for the benchmark: {reason}; nothing was published",
         "コレクション {collection} はベンチマークに安全に使用できません: {reason}。何も公開していません",
+    ),
+    # Bitcoin transactions and PSBTs (chains/bitcoin): {where} names the map and field, e.g. input[1].PARTIAL_SIG.
+    "BTC_TX_TRUNCATED": (
+        "The Bitcoin transaction ends early: {reason}",
+        "Bitcoin トランザクションが途中で終わっています: {reason}",
+    ),
+    "BTC_TX_INVALID": (
+        "The Bitcoin transaction is malformed: {reason}",
+        "Bitcoin トランザクションの形式が正しくありません: {reason}",
+    ),
+    "BTC_TX_TRAILING_DATA": (
+        "{count} byte(s) follow the end of the Bitcoin transaction",
+        "Bitcoin トランザクションの末尾の後に {count} バイトの余分なデータがあります",
+    ),
+    "BTC_COMPACT_SIZE_NONCANONICAL": (
+        "The compact size at byte {offset} is not minimally encoded ({reason})",
+        "バイト位置 {offset} の compact size が最小の形式でエンコードされていません（{reason}）",
+    ),
+    "BTC_SIGHASH_INPUT_INVALID": (
+        "The signature hash of input {index} cannot be computed: {reason}",
+        "入力 {index} の署名ハッシュを計算できません: {reason}",
+    ),
+    "BTC_SIGHASH_TYPE_INVALID": (
+        "Sighash type {sighash_type} is not defined for {kind} signatures",
+        "sighash タイプ {sighash_type} は {kind} 署名では定義されていません",
+    ),
+    "PSBT_ENCODING_INVALID": (
+        "The PSBT is neither base64, hex nor binary: {reason}",
+        "PSBT が base64、16進数、バイナリのいずれでもありません: {reason}",
+    ),
+    "PSBT_MAGIC_INVALID": (
+        "The data does not start with the PSBT magic bytes 70736274ff ('psbt' 0xff); it starts with {found}",
+        "データが PSBT のマジックバイト 70736274ff（'psbt' 0xff）で始まっていません（先頭: {found}）",
+    ),
+    "PSBT_TRUNCATED": (
+        "The PSBT ends early in {where}: {reason}",
+        "PSBT が {where} の途中で終わっています: {reason}",
+    ),
+    "PSBT_KEY_DUPLICATE": (
+        "The key {key} of {where} appears twice in the same map",
+        "{where} のキー {key} が同じマップ内で重複しています",
+    ),
+    "PSBT_KEY_INVALID": (
+        "The key of {where} is invalid: {reason}",
+        "{where} のキーが不正です: {reason}",
+    ),
+    "PSBT_VALUE_INVALID": (
+        "The value of {where} is invalid: {reason}",
+        "{where} の値が不正です: {reason}",
+    ),
+    "PSBT_UNSIGNED_TX_INVALID": (
+        "The PSBT's unsigned transaction is unusable: {reason}",
+        "PSBT の未署名トランザクションを使用できません: {reason}",
+    ),
+    "PSBT_VERSION_UNSUPPORTED": (
+        "PSBT version {version} is not supported (versions 0 and 2 are)",
+        "PSBT バージョン {version} には対応していません（対応: バージョン 0 と 2）",
+    ),
+    "PSBT_FIELD_NOT_ALLOWED": (
+        "{where} is not allowed in a version {version} PSBT",
+        "{where} はバージョン {version} の PSBT では使用できません",
+    ),
+    "PSBT_FIELD_MISSING": (
+        "{where} is required in a version {version} PSBT but is missing",
+        "{where} はバージョン {version} の PSBT では必須ですが、ありません",
+    ),
+    "PSBT_COUNT_MISMATCH": (
+        "The PSBT has {found} {kind} map(s) but its transaction has {expected} {kind}(s)",
+        "PSBT の{kind_ja}マップは {found} 個ですが、トランザクションの{kind_ja}は {expected} 個です",
+    ),
+    "PSBT_TRAILING_DATA": (
+        "{count} byte(s) follow the last map of the PSBT",
+        "PSBT の最後のマップの後に {count} バイトの余分なデータがあります",
+    ),
+    "PSBT_LOCKTIME_CONFLICT": (
+        "No lock time satisfies every input of the PSBT: {reason}",
+        "PSBT のすべての入力を満たすロックタイムがありません: {reason}",
+    ),
+    "PSBT_INPUT_INDEX_INVALID": (
+        "The PSBT has no input {index} (it has {count})",
+        "PSBT に入力 {index} はありません（入力数: {count}）",
+    ),
+    "PSBT_INPUT_NOT_FINAL": (
+        "Input {index} of the PSBT is not finalized: it has neither a final scriptSig nor a final witness",
+        "PSBT の入力 {index} は確定していません（最終 scriptSig も最終ウィットネスもありません）",
     ),
     "TAXII_NOT_ACCEPTABLE": (
         "The hub answers in application/taxii+json;version=2.1 only, not {accept}",

@@ -189,8 +189,9 @@ _SEGWIT_HRPS = {"bc": "bitcoin", "tb": "bitcoin-testnet", "bcrt": "bitcoin-regte
 _BECH32_CHAINS = {**_SEGWIT_HRPS, "tltc": "litecoin-testnet", "bnb": "bnb-beacon-chain"}
 
 
-def bech32_polymod(values: bytes) -> int:
-    chk = 1
+def bech32_polymod(values: bytes, start: int = 1) -> int:
+    """BIP-173's checksum state over ``values``, from ``start`` (1, or the state after a common prefix)."""
+    chk = start
     for value in values:
         chk = ((chk & 0x1FFFFFF) << 5) ^ value ^ _BECH32_TOP[chk >> 25]
     return chk

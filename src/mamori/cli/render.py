@@ -206,6 +206,38 @@ def render_evm_report(console: Console, report: dict[str, Any], lang: str) -> No
     console.print(Group(*parts))
 
 
+def render_psbt_report(console: Console, report: dict[str, Any], lang: str) -> None:
+    """A PSBT: where every satoshi goes (change proven by derivation), the inputs and their signatures, the fee."""
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    for key in ("network", "psbt_version", "unsigned_txid", "tx_version", "locktime", "fee", "estimated_vsize",
+                "fee_rate"):  # fmt: skip
+        if report.get(key) is not None:
+            head.add_row(key, str(report[key]))
+    outputs = Table(title="where the bitcoin goes / 送金先", expand=True)
+    for column in ("#", "role", "amount (sat)", "address", "wallet / path"):
+        outputs.add_column(column)
+    for out in report["outputs"]:
+        style = "green" if out["role"] == "change" else "bold" if out["role"] == "external" else "red"
+        where = f"{out['wallet']} {out['branch']}/{out['derivation_index']}" if out["wallet"] else ""
+        outputs.add_row(str(out["index"]), Text(out["role"], style=style), f"{out['amount']:,}",
+                        out["address"] or out["script_pubkey"], where)  # fmt: skip
+    inputs = Table(title="inputs / 入力", expand=True)
+    for column in ("#", "outpoint", "amount (sat)", "type", "utxo", "sighash", "signatures"):
+        inputs.add_column(column)
+    for item in report["inputs"]:
+        amount = f"{item['amount']:,}" if item["amount"] is not None else "?"
+        quorum = f"{item['valid_signatures']}/{item['required_signatures']}" if item["required_signatures"] else "-"
+        inputs.add_row(str(item["index"]), f"{item['txid']}:{item['vout']}", amount, item["script_type"],
+                       item["utxo"], item["sighash"], quorum)  # fmt: skip
+    parts: list[Any] = [verdict_panel(report["verdict"], lang), head, outputs, inputs]
+    parts.append(Panel(Text(device_groups(report["unsigned_txid"])), title="unsigned txid (device form)"))
+    if report["findings"]:
+        parts.append(findings_table(report["findings"], lang))
+    console.print(Group(*parts))
+
+
 def render_error(console: Console, error: dict[str, Any]) -> None:
     body = error["error"]
     console.print(f"[bold red]error {body['code']}[/]: {body['message']['en']}\n{body['message']['ja']}")

@@ -49,6 +49,8 @@ def _emit_reports(reports: list[dict[str, Any]], as_list: bool, as_json: bool, l
                 console.rule(f"record {index + 1} / {len(reports)}")
             if kind == "safe":
                 render.render_safe_report(console, report, lang)
+            elif kind == "psbt":
+                render.render_psbt_report(console, report, lang)
             else:
                 render.render_evm_report(console, report, lang)
     return EXIT_BLOCKED if any(r["verdict"] == "blocked" for r in reports) else EXIT_OK
@@ -196,6 +198,66 @@ def evm_tx(
         raw = read_bytes("-" if raw == "-" else raw[1:]).decode("ascii", errors="replace").strip()
     report = verify_hex(raw)
     raise typer.Exit(_emit_reports([report], False, as_json, lang, "evm"))
+
+
+@app.command("psbt")
+def psbt_command(
+    source: Annotated[
+        str | None, typer.Argument(help="The PSBT: base64 or hex text, @FILE (base64, hex or binary), or - for stdin.")
+    ] = None,
+    wallet: Annotated[
+        list[str] | None,
+        typer.Option("--wallet", help="The exchange's wallet: an output descriptor, or a file of them (repeatable)."),
+    ] = None,
+    network: Annotated[
+        str | None, typer.Option("--network", help="mainnet, testnet, signet or regtest (default: the wallets').")
+    ] = None,
+    max_fee_rate: Annotated[int, typer.Option("--max-fee-rate", help="Most sat/vB before FEE_EXCESSIVE.")] = 500,
+    max_fee: Annotated[int, typer.Option("--max-fee", help="Most fee in satoshis before FEE_EXCESSIVE.")] = 1_000_000,
+    current_height: Annotated[
+        int | None, typer.Option("--current-height", help="The chain's height: a lock time beyond it is unusual.")
+    ] = None,
+    batch: BatchOption = None,
+    as_json: JsonOption = False,
+    lang: LangOption = "both",
+) -> None:
+    """Verify a PSBT (BIP-174 v0 or BIP-370 v2) before signing: every output's address and amount, change proven
+    by derivation from --wallet, inputs' previous transactions and signatures, fee, lock time, findings."""
+    from mamori.chains.bitcoin.descriptor import parse_wallet_argument
+    from mamori.chains.bitcoin.networks import parse_network
+    from mamori.chains.bitcoin.psbt import decode_psbt_text
+    from mamori.verify.psbt import Limits, verify_psbt
+
+    _check_lang(lang)
+    chosen = parse_network(network) if network is not None else None
+    wallets = [d for value in wallet or [] for d in parse_wallet_argument(value, network=chosen)]
+    limits = Limits(max_fee_rate=max_fee_rate, max_fee=max_fee, current_height=current_height)
+
+    def verify_one(data: bytes) -> dict[str, Any]:
+        return verify_psbt(decode_psbt_text(data), wallets=wallets, network=chosen, limits=limits).to_json()
+
+    if batch is not None:
+        if source is not None:
+            raise InputError("USAGE_INVALID", reason="--batch takes no PSBT argument")
+        raise typer.Exit(run_batch(str(batch), lambda line: verify_one(_batch_psbt(line))))
+    if source is None:
+        raise InputError("USAGE_INVALID", reason="give a PSBT (base64, hex, @FILE or - for stdin)")
+    data = (
+        read_bytes("-" if source == "-" else source[1:]) if source == "-" or source.startswith("@") else source.encode()
+    )
+    raise typer.Exit(_emit_reports([verify_one(data)], False, as_json, lang, "psbt"))
+
+
+def _batch_psbt(line: bytes) -> bytes:
+    """A batch line is a JSON string (base64 or hex), an object with ``psbt``, or bare base64 / hex."""
+    text = line.strip()
+    if text[:1] in (b'"', b"{"):
+        value = parse_json(text)
+        value = value.get("psbt") if isinstance(value, dict) else value
+        if not isinstance(value, str):
+            raise InputError("FIELD_TYPE_INVALID", field="psbt", expected="base64 or hex text")
+        return value.encode()
+    return text
 
 
 def _batch_tx(line: bytes) -> object:

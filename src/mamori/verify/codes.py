@@ -80,6 +80,39 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "working withdrawal.",
         "トランザクションが自身の種別の規則に違反しています（{reason}）。ノードに拒否されるため、署名しても有効な出金になりません。",
     ),
+    # Bitcoin PSBTs (verify/psbt.py)
+    "CHANGE_NOT_OURS": (
+        "critical",
+        "Output {output} ({address}, {amount}) claims a derivation of our wallet ({claimed}) but its script does not "
+        "derive from our descriptor: it pays someone else while posing as change (the change-substitution attack).",
+        "出力 {output}（{address}、{amount}）は自社ウォレットの導出パス（{claimed}）を名乗っていますが、スクリプトが自社の"
+        "ディスクリプタから導出されません。お釣りを装って第三者に送金します（お釣りすり替え攻撃）。",
+    ),
+    "NON_WITNESS_UTXO_MISMATCH": (
+        "critical",
+        "Input {input}: the previous transaction given hashes to {computed}, not to the outpoint's txid {txid}: the "
+        "amount it shows cannot be trusted.",
+        "入力 {input}: 添付された前トランザクションのハッシュは {computed} で、参照先 txid {txid} と一致しません。"
+        "示された金額は信頼できません。",
+    ),
+    "INVALID_SIGNATURE": (
+        "critical",
+        "Input {input}: the signature of {pubkey} does not verify for this transaction ({reason}): it was made for "
+        "something else.",
+        "入力 {input}: {pubkey} の署名はこのトランザクションに対して検証できません（{reason}）。別の内容に対する署名です。",
+    ),
+    "UTXO_SCRIPT_MISMATCH": (
+        "critical",
+        "Input {input}: the {script} given does not hash to the script of the output it spends ({reason}): what would "
+        "be signed is not what the coins require.",
+        "入力 {input}: 添付された {script} が使用する出力のスクリプトと一致しません（{reason}）。署名内容が資金の条件と"
+        "一致しません。",
+    ),
+    "FEE_NEGATIVE": (
+        "critical",
+        "The outputs pay {outputs} but the inputs hold {inputs}: the transaction cannot be valid as shown.",
+        "出力の合計 {outputs} が入力の合計 {inputs} を超えています。表示どおりのトランザクションは成立しません。",
+    ),
     # --- high: do not sign without a deliberate decision -----------------------------------------------
     "SIGNER_NOT_OWNER": (
         "critical",
@@ -171,6 +204,42 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "The legacy transaction has no chain id (pre-EIP-155): it can be replayed on every EVM chain.",
         "レガシートランザクションにチェーン ID がありません（EIP-155 以前）。すべての EVM チェーンで再送できます。",
     ),
+    # Bitcoin PSBTs (verify/psbt.py)
+    "FEE_EXCESSIVE": (
+        "high",
+        "The fee is {fee} ({fee_rate} sat/vB, estimated from the final size): above the limit of {limit}.",
+        "手数料は {fee}（最終サイズからの推定で {fee_rate} sat/vB）で、上限 {limit} を超えています。",
+    ),
+    "SIGHASH_NON_DEFAULT": (
+        "high",
+        "Input {input} is signed or asked to be signed with sighash {sighash}: the signature would not commit to "
+        "{uncommitted}, which anyone holding it could then change.",
+        "入力 {input} の sighash は {sighash} です。署名が {uncommitted_ja} を固定しないため、署名を入手した誰もが"
+        "変更できます。",
+    ),
+    "MISSING_UTXO": (
+        "high",
+        "Input {input} carries neither the previous transaction nor its output: its amount, and so the fee, cannot "
+        "be verified.",
+        "入力 {input} には前トランザクションもその出力も含まれていません。金額と手数料を検証できません。",
+    ),
+    "SEGWIT_UTXO_ONLY": (
+        "high",
+        "Input {input} (segwit v0) carries only its output, not the full previous transaction: a signer cannot "
+        "know the amount for sure (the fee attack of CVE-2020-14199).",
+        "入力 {input}（segwit v0）には出力のみが含まれ、前トランザクション全体がありません。署名者は金額を確定できません"
+        "（CVE-2020-14199 の手数料攻撃）。",
+    ),
+    "OUTPUT_SCRIPT_UNKNOWN": (
+        "high",
+        "Output {output} ({amount}) pays a script of no standard form: where it goes cannot be stated.",
+        "出力 {output}（{amount}）は標準形式でないスクリプトへの支払いです。送金先を特定できません。",
+    ),
+    "INPUT_SCRIPT_UNKNOWN": (
+        "high",
+        "Input {input} spends a script of no form mamori verifies ({reason}): its signatures cannot be checked.",
+        "入力 {input} は mamori が検証できない形式のスクリプトを使用しています（{reason}）。署名を検証できません。",
+    ),
     # --- medium: explain before signing ----------------------------------------------------------------
     "UNKNOWN_CALL": (
         "medium",
@@ -211,6 +280,24 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "Creates a contract ({size} bytes of init code): the code deployed is not verified.",
         "コントラクトを作成します（初期化コード {size} バイト）。デプロイされるコードは検証されていません。",
     ),
+    # Bitcoin PSBTs (verify/psbt.py)
+    "LOCKTIME_UNUSUAL": (
+        "medium",
+        "The transaction's lock time is {locktime} ({reason}).",
+        "トランザクションのロックタイムは {locktime} です（{reason_ja}）。",
+    ),
+    "PSBT_MODIFIABLE": (
+        "medium",
+        "The PSBT lets {what} be added after signing (PSBT_GLOBAL_TX_MODIFIABLE): what you sign now may not be the "
+        "whole transaction.",
+        "この PSBT は署名後に {what_ja} を追加できます（PSBT_GLOBAL_TX_MODIFIABLE）。今署名する内容が取引の全体とは"
+        "限りません。",
+    ),
+    "DATA_OUTPUT": (
+        "medium",
+        "Output {output} is an OP_RETURN data output carrying {size} bytes ({amount} burnt).",
+        "出力 {output} は {size} バイトのデータを持つ OP_RETURN 出力です（{amount} は失われます）。",
+    ),
     # --- info -------------------------------------------------------------------------------------
     "GAS_REFUND": (
         "high",
@@ -230,6 +317,17 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "info",
         "On-chain rejection: an empty transaction that uses up nonce {nonce} to cancel what was queued there.",
         "オンチェーン拒否: 空のトランザクションでナンス {nonce} を消費し、そのナンスで待機中の取引を取り消します。",
+    ),
+    # Bitcoin PSBTs (verify/psbt.py)
+    "EXTERNAL_OUTPUT": (
+        "info",
+        "Output {output} pays {amount} to {address}, which is not ours: compare it with the withdrawal request.",
+        "出力 {output} は自社以外の {address} に {amount} を支払います。出金依頼と照合してください。",
+    ),
+    "INPUT_QUORUM": (
+        "info",
+        "Input {input}: {valid} valid signature(s) of the {required} its script requires.",
+        "入力 {input}: スクリプトが要求する {required} 件のうち有効な署名は {valid} 件です。",
     ),
 }
 

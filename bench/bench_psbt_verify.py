@@ -1,0 +1,76 @@
+"""Benchmark: mamori's full verification of PSBTs against embit's parse of the same PSBTs.
+
+Prints rates and the ratio against the named peer measured in the same run (these machines are shared and noisy:
+ratios are what count; the two are interleaved in slices so that a burst of load falls on both). Results are
+recorded in docs/benchmarks.md.
+
+    .venv/bin/python bench/bench_psbt_verify.py [--count 10000] [--slice 500]
+
+The corpus (tests/support/psbt_corpus.py, built with embit): PSBTs of a 2-of-3 P2WSH multisig wallet spending one to
+three inputs (full previous transactions, witness UTXOs, witness scripts, derivations), paying one or two external
+addresses and change, signed by two of the three keys.
+  peer    embit 0.8.0: PSBT.parse(bytes) — parsing only (its secp256k1 is the prebuilt libsecp256k1 via ctypes)
+  mamori  verify_psbt(bytes, wallets=[the descriptor]): parse, previous transactions hashed against their txids,
+          every signature verified against its sighash, every output's address, change proven by derivation from
+          the descriptor, fee and fee rate, locktime, findings and verdict
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from embit.psbt import PSBT
+
+from mamori.chains.bitcoin.descriptor import parse_descriptor
+from mamori.verify.psbt import verify_psbt
+from support.psbt_corpus import cosigners, descriptor, psbts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--slice", type=int, default=500)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    corpus = list(psbts(args.count))
+    print(f"corpus: {len(corpus):,} PSBTs built with embit in {time.perf_counter() - started:.1f} s "
+          f"({sum(map(len, corpus)) / len(corpus):,.0f} bytes each on average)")  # fmt: skip
+    wallet = parse_descriptor(descriptor(cosigners()))
+    # Both once before timing: imports, caches of the wallet's derivations, the ctypes library.
+    for data in corpus[:50]:
+        PSBT.parse(data)
+        verify_psbt(data, wallets=(wallet,))
+    peer = ours = 0.0
+    blocked = 0
+    gc.disable()
+    try:
+        for start in range(0, len(corpus), args.slice):
+            part = corpus[start : start + args.slice]
+            t0 = time.perf_counter()
+            for data in part:
+                PSBT.parse(data)
+            t1 = time.perf_counter()
+            for data in part:
+                report = verify_psbt(data, wallets=(wallet,))
+                blocked += report.blocks_signing
+            t2 = time.perf_counter()
+            peer += t1 - t0
+            ours += t2 - t1
+            gc.collect()
+    finally:
+        gc.enable()
+    count = len(corpus)
+    print(f"embit 0.8.0 PSBT.parse            {count / peer:10,.0f} PSBTs/s  {peer / count * 1e6:8.1f} µs each")
+    print(f"mamori verify_psbt (full checks)  {count / ours:10,.0f} PSBTs/s  {ours / count * 1e6:8.1f} µs each")
+    print(f"ratio mamori / embit (rate)        {peer / ours:10.2f}×   (goal ≥ 1.00)")
+    print(f"verdicts: {count - blocked:,} may be signed, {blocked:,} blocked (expected: all may be signed)")
+
+
+if __name__ == "__main__":
+    main()
