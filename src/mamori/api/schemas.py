@@ -20,9 +20,10 @@ class RequestSignatureBody(Strict):
 
 
 class TransactionBody(Strict):
-    kind: Literal["safe", "evm"]
+    kind: Literal["safe", "evm", "psbt"]
     record: dict[str, Any] | None = Field(default=None, description="Safe Transaction Service record (kind safe)")
     raw: str | None = Field(default=None, max_length=262_144, description="raw EVM transaction, 0x hex (kind evm)")
+    psbt: str | None = Field(default=None, max_length=700_000, description="PSBT in base64 or hex (kind psbt)")
 
 
 class WithdrawalRequestBody(Strict):

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from mamori.chains.bitcoin.networks import BITCOIN_NETWORKS
 from mamori.chains.evm.encoding import parse_uint
 from mamori.errors import InputError, MamoriError
 from mamori.policy.evaluate import Verdict, evaluate
@@ -25,11 +26,12 @@ from mamori.policy.facts import (
     normalise_address,
     window_start,
 )
-from mamori.policy.intent import transaction_facts
+from mamori.policy.intent import psbt_facts, transaction_facts
 from mamori.policy.model import Policy, Wallet
 from mamori.policy.request import WithdrawalRequest, parse_request, parse_timestamp
 from mamori.verify.context import SafeBook
 from mamori.verify.evm import verify_evm_tx
+from mamori.verify.psbt import verify_psbt
 from mamori.verify.registry import ContractRegistry
 from mamori.verify.safe import verify_safe_record
 
@@ -72,6 +74,8 @@ def verify_attached(
     if attached is None:
         return None
     wallet = policy.wallets.get(request.wallet)
+    if attached.kind == "psbt":
+        return _verify_psbt(attached.raw, request, wallet)
     chain_id = _evm_chain_id(request.chain)
     if attached.kind == "safe":
         assert attached.record is not None  # noqa: S101 - parse_request guarantees it
@@ -86,6 +90,17 @@ def verify_attached(
         return transaction_facts(report), "0x" + report.hashes.safe_tx_hash.hex()
     evm = verify_evm_tx(attached.raw, registry=registry, expected_chain_id=chain_id)
     return transaction_facts(evm), "0x" + evm.tx.signing_hash.hex()
+
+
+def _verify_psbt(raw: bytes, request: WithdrawalRequest, wallet: Wallet | None) -> tuple[TransactionFacts, str]:
+    """A PSBT, verified against the wallet's own descriptor (change counts only when re-derived from it). The hash
+    the release binds is the unsigned txid (display order), which every signer's device shows."""
+    network = BITCOIN_NETWORKS.get(request.chain)
+    if network is None:
+        raise InputError("REQUEST_INVALID", reason=f"chain {request.chain} takes no PSBT: a bip122 chain does")
+    wallets = (wallet.descriptor,) if wallet is not None and wallet.descriptor is not None else ()
+    report = verify_psbt(raw, wallets=wallets, network=network)
+    return psbt_facts(report, request.chain), "0x" + report.unsigned_txid
 
 
 def _wallet_book(wallet: Wallet | None, record: Mapping[str, Any], chain_id: int) -> SafeBook | None:

@@ -187,11 +187,11 @@ class _Evaluation:
             return
         request = self.request
         is_safe_wallet = wallet.safe_version is not None or bool(wallet.owners)
-        expected_kind = "safe" if is_safe_wallet else "evm"
+        expected_kind = "psbt" if wallet.descriptor is not None else "safe" if is_safe_wallet else "evm"
         if tx.kind != expected_kind:
             # An EOA transaction for a Safe wallet (or the reverse) moves someone else's funds, or nobody's.
             self.denials.append(reason("TX_KIND_MISMATCH", wallet=wallet.id, expected=expected_kind, actual=tx.kind))
-        if tx.kind == "evm":
+        if tx.kind in ("evm", "psbt"):
             self._check_fee(wallet, tx.max_fee)
         if tx.source and tx.source != wallet.address:
             self.denials.append(

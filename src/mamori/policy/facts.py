@@ -58,8 +58,8 @@ class TransactionFacts:
     problem: str | None  # why it is not a plain set of transfers, if it is not
     findings: tuple[FindingFact, ...]
     addresses: tuple[str, ...]  # every address the decoded calls touch, for screening
-    kind: str = "safe"  # "safe" (a Safe record) or "evm" (a raw transaction the wallet's own key signs)
-    max_fee: int = 0  # the most the transaction can pay in network fees, in the chain's native base units
+    kind: str = "safe"  # "safe" (a Safe record), "evm" (a raw transaction the wallet's own key signs) or "psbt"
+    max_fee: int = 0  # the most the transaction can pay in network fees (a PSBT: its fee), in native base units
 
 
 @dataclass(frozen=True, slots=True)

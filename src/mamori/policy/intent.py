@@ -8,9 +8,10 @@ plain transfer", which a withdrawal request can never match.
 from __future__ import annotations
 
 from mamori.chains.evm.encoding import hex0x
-from mamori.policy.facts import FindingFact, TransactionFacts, Transfer
+from mamori.policy.facts import FindingFact, TransactionFacts, Transfer, normalise_address
 from mamori.verify.evm import EvmTxReport
 from mamori.verify.model import CallNode, Finding
+from mamori.verify.psbt import PsbtReport
 from mamori.verify.safe import SafeTxReport
 
 _TRANSFER_KINDS = frozenset({"native_transfer", "erc20_transfer"})
@@ -38,6 +39,28 @@ def transaction_facts(report: SafeTxReport | EvmTxReport) -> TransactionFacts:
         addresses=tuple(dict.fromkeys(addresses)),
         kind="safe" if isinstance(report, SafeTxReport) else "evm",
         max_fee=max_fee,
+    )
+
+
+def psbt_facts(report: PsbtReport, chain: str) -> TransactionFacts:
+    """A PSBT's payments: every output that is not provably the wallet's change. An output of no address (data,
+    unknown script) makes it "not a plain transfer"; so does an unknown fee (the amount spent is not established)."""
+    transfers = tuple(
+        Transfer(None, normalise_address(chain, out.address), out.amount)
+        for out in report.outputs
+        if out.role == "external" and out.address is not None
+    )
+    problems = [f"output {out.index} pays a {out.kind} script" for out in report.outputs if out.address is None]
+    if report.fee is None:
+        problems.append("the amounts the inputs spend are not established")
+    return TransactionFacts(
+        source="",
+        transfers=transfers,
+        problem="; ".join(problems) or None,
+        findings=tuple(_finding_fact(f) for f in report.findings),
+        addresses=tuple(dict.fromkeys(t.destination for t in transfers)),
+        kind="psbt",
+        max_fee=report.fee if report.fee is not None else 0,
     )
 
 

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from mamori.chains.bitcoin.descriptor import Descriptor
+
 Tier = Literal["hot", "warm", "cold"]
 Effect = Literal["permit", "forbid"]
 LimitKind = Literal["single", "velocity", "balance_percent"]
@@ -35,6 +37,7 @@ class Wallet:
     safe_version: str | None = None  # a Safe wallet's contract version: it decides the hash its owners sign
     owners: tuple[str, ...] = ()  # a Safe wallet's owners: only they make a collected signature valid
     threshold: int | None = None
+    descriptor: Descriptor | None = None  # a Bitcoin wallet's output descriptor: attached PSBTs are verified with it
 
 
 @dataclass(frozen=True, slots=True)

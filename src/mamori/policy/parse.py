@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from mamori.chains.bitcoin.descriptor import parse_descriptor
+from mamori.chains.bitcoin.networks import BITCOIN_NETWORKS
 from mamori.chains.evm.safe.versions import parse_safe_version
 from mamori.errors import MamoriError
 from mamori.policy.facts import normalise_address
@@ -226,9 +228,20 @@ class _Builder:
             self.problem(f"{at}.threshold", "needs owners, and must be between 1 and their number")
         if owners and version is None:
             self.problem(f"{at}.safe_version", "a Safe wallet with owners needs its safe_version")
+        descriptor = None
+        if "descriptor" in item:
+            network = BITCOIN_NETWORKS.get(item["chain"])
+            if network is None:
+                self.problem(f"{at}.descriptor", "a descriptor is for a Bitcoin wallet (chain bip122:…)")
+            else:
+                try:
+                    descriptor = parse_descriptor(item["descriptor"], network, name=name)
+                except MamoriError as exc:
+                    self.problem(f"{at}.descriptor", exc.message_en)
         return Wallet(
-            name, item["tier"], item["chain"], address, frozenset(item["assets"]), version, tuple(owners), threshold
-        )
+            name, item["tier"], item["chain"], address, frozenset(item["assets"]), version, tuple(owners), threshold,
+            descriptor,
+        )  # fmt: skip
 
     def _key(self, index: int, item: Mapping[str, Any]) -> SigningKey:
         try:

@@ -19,6 +19,7 @@ import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from mamori.chains.bitcoin.psbt import decode_psbt_text
 from mamori.chains.evm.encoding import parse_hex, parse_uint
 from mamori.errors import InputError, MamoriError
 from mamori.policy.facts import normalise_address
@@ -34,9 +35,9 @@ class RequestSignature:
 
 @dataclass(frozen=True, slots=True)
 class AttachedTransaction:
-    """The exact transaction to be signed: a Safe Transaction Service record or a raw EVM transaction."""
+    """The exact transaction to be signed: a Safe Transaction Service record, a raw EVM transaction or a PSBT."""
 
-    kind: str  # "safe" or "evm"
+    kind: str  # "safe", "evm" or "psbt"
     record: Mapping[str, Any] | None = None
     raw: bytes = b""
 
@@ -208,4 +209,9 @@ def _parse_transaction(value: object) -> AttachedTransaction | None:
         return AttachedTransaction("safe", record=record)
     if kind == "evm":
         return AttachedTransaction("evm", raw=parse_hex(value.get("raw"), field="transaction.raw"))
-    raise InputError("FIELD_TYPE_INVALID", field="transaction.kind", expected='"safe" or "evm"')
+    if kind == "psbt":
+        text = value.get("psbt")
+        if not isinstance(text, str):
+            raise InputError("FIELD_TYPE_INVALID", field="transaction.psbt", expected="a PSBT in base64 or hex")
+        return AttachedTransaction("psbt", raw=decode_psbt_text(text))
+    raise InputError("FIELD_TYPE_INVALID", field="transaction.kind", expected='"safe", "evm" or "psbt"')

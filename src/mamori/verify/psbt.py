@@ -17,10 +17,10 @@ from typing import Any
 from mamori.chains.bitcoin.address import ScriptKind, describe_script, script_to_address
 from mamori.chains.bitcoin.descriptor import Descriptor, MatchOutcome
 from mamori.chains.bitcoin.networks import Network
-from mamori.chains.bitcoin.psbt import Psbt, PsbtInput, locktime, parse_psbt, unsigned_transaction, unsigned_txid
+from mamori.chains.bitcoin.psbt import Psbt, PsbtInput, locktime, parse_psbt, unsigned_transaction
 from mamori.chains.bitcoin.script import parse_multisig
 from mamori.chains.bitcoin.signatures import InputProblem, InputSignatures, SignatureCheck, check_all_signatures
-from mamori.chains.bitcoin.transaction import LOCKTIME_THRESHOLD, SEQUENCE_FINAL, TxOut, display_hex
+from mamori.chains.bitcoin.transaction import LOCKTIME_THRESHOLD, SEQUENCE_FINAL, TxOut, display_hex, txid
 from mamori.verify.model import ArgValue, Finding, Verdict, finding, sort_findings, verdict_of
 
 SATOSHI_PER_BTC = 100_000_000
@@ -184,7 +184,7 @@ def verify_psbt(
     return PsbtReport(
         psbt.version,
         network,
-        display_hex(unsigned_txid(psbt)),
+        display_hex(txid(tx)),  # of the transaction being signed (for v2, BIP-370's id sets sequences to 0)
         tx.version,
         lock,
         tuple(inputs),

@@ -68,3 +68,13 @@ def parse_network(value: str | Network) -> Network:
             "FIELD_TYPE_INVALID", field="network", expected="one of " + ", ".join(n.value for n in Network)
         )
     return found
+
+
+# CAIP-2 chain ids of the Bitcoin networks (bip122: and the first 32 hex digits of the genesis block hash).
+BITCOIN_NETWORKS: dict[str, Network] = {
+    "bip122:000000000019d6689c085ae165831e93": Network.MAINNET,
+    "bip122:000000000933ea01ad0ee984209779ba": Network.TESTNET,  # testnet3
+    "bip122:00000000da84f2bafbbc53dee25a72ae": Network.TESTNET,  # testnet4
+    "bip122:00000008819873e925422c1ff0f99f7c": Network.SIGNET,
+    "bip122:0f9188f13cb7b2c71f2a335e3a4fc328": Network.REGTEST,
+}
