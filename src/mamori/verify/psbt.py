@@ -35,7 +35,6 @@ _SIGHASH_NAMES = {
     0x82: "NONE|ANYONECANPAY",
     0x83: "SINGLE|ANYONECANPAY",
 }
-_SEGWIT_V0 = frozenset({ScriptKind.P2WPKH, ScriptKind.P2WSH})
 
 
 @dataclass(frozen=True, slots=True)
