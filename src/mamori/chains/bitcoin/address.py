@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from mamori.chains.addresses import bech32_polymod
 from mamori.chains.bitcoin.networks import Network
+from mamori.chains.bitcoin.script import p2pkh_script, p2sh_script, p2wpkh_script, p2wsh_script
 from mamori.errors import InputError
 
 __all__ = [
@@ -92,24 +93,7 @@ class DecodedAddress:
     networks: tuple[Network, ...]
 
 
-# --- script templates (each takes the hash or key the script commits to, checked for size) ---------------------
-
-
-def p2pkh_script(pubkey_hash: bytes) -> bytes:
-    return bytes((OP_DUP, OP_HASH160, 20)) + _exact(pubkey_hash, 20) + bytes((OP_EQUALVERIFY, OP_CHECKSIG))
-
-
-def p2sh_script(script_hash: bytes) -> bytes:
-    return bytes((OP_HASH160, 20)) + _exact(script_hash, 20) + bytes((OP_EQUAL,))
-
-
-def p2wpkh_script(pubkey_hash: bytes) -> bytes:
-    return witness_script_pubkey(0, _exact(pubkey_hash, 20))
-
-
-def p2wsh_script(script_hash: bytes) -> bytes:
-    """The P2WSH scriptPubKey paying to the witness script whose SHA-256 is ``script_hash``."""
-    return witness_script_pubkey(0, _exact(script_hash, 32))
+# --- script templates (P2PKH, P2SH, P2WPKH and P2WSH are script.py's, re-exported here) -------------------
 
 
 def p2tr_script(output_key: bytes) -> bytes:
