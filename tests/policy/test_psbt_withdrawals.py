@@ -116,3 +116,16 @@ def test_a_psbt_for_an_evm_chain_or_without_its_descriptor_is_refused() -> None:
     policy = load_policy_text(POLICY.replace(f'    descriptor: "{descriptor(cosigners())}"\n', ""))
     verdict = check_request(request_for(data), policy, {}, now=NOW, registry=default_registry())
     assert verdict.decision == "deny" and "TX_KIND_MISMATCH" in reasons(verdict)  # no descriptor: not a PSBT wallet
+
+
+def test_an_input_not_proven_the_wallets_is_denied() -> None:
+    peer = PSBT.parse(single_payment(2))
+    for path in peer.inputs[0].bip32_derivations.values():
+        path.derivation[-1] += 1  # the claimed path no longer derives the script input 0 spends
+    data = peer.serialize()
+    verified = verify_attached(parse_request(request_for(data)), load_policy_text(POLICY), default_registry())
+    assert verified is not None and verified[0].foreign_inputs == (0,)
+    verdict = decide(request_for(data))
+    assert verdict.decision == "deny" and "TX_INPUT_NOT_WALLET" in reasons(verdict)
+    denial = next(r for r in verdict.reasons if r.code == "TX_INPUT_NOT_WALLET")
+    assert "btc-cold-1" in denial.message_en and "btc-cold-1" in denial.message_ja

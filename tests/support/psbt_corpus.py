@@ -36,9 +36,10 @@ class Cosigner:
         return str(self.account.to_public().to_base58())
 
 
-def cosigners() -> tuple[Cosigner, ...]:
+def cosigners(seeds: tuple[bytes, ...] = SEEDS) -> tuple[Cosigner, ...]:
+    """The wallet's three cosigners (another wallet's with other ``seeds``)."""
     found = []
-    for seed in SEEDS:
+    for seed in seeds:
         root = bip32.HDKey.from_seed(seed)
         path = tuple(int(part[:-1]) + HARDENED for part in ACCOUNT_PATH.split("/")[1:])
         found.append(Cosigner(root, root.derive(ACCOUNT_PATH), root.my_fingerprint, path))

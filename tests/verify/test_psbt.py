@@ -53,6 +53,10 @@ def test_a_genuine_withdrawal_may_be_signed_and_shows_where_everything_goes() ->
         assert codes(report).count("EXTERNAL_OUTPUT") == len(roles) - 1
         assert all(item.valid == 2 and item.required == 2 for item in report.inputs)
         assert report.fee_rate is not None and 0 < report.fee_rate < 500
+        for item, fields in zip(report.inputs, peer.inputs, strict=True):  # every input spends the wallet's coins
+            claimed = next(iter(fields.bip32_derivations.values())).derivation
+            assert (item.wallet, item.branch, item.derivation_index) == ("cold-1", 0, claimed[-1])
+        assert "INPUT_NOT_OURS" not in codes(report)
 
 
 def test_the_change_substitution_attack_is_caught() -> None:
@@ -69,6 +73,45 @@ def test_the_change_substitution_attack_is_caught() -> None:
     # Claiming nothing, it is one more payment: listed for the request comparison, which it cannot pass.
     assert [out.role for out in quiet.outputs].count("external") == len(quiet.outputs)
     assert codes(quiet).count("EXTERNAL_OUTPUT") == len(quiet.outputs)
+
+
+def test_coins_of_another_wallet_are_not_ours() -> None:
+    other = parse_descriptor(descriptor(cosigners(tuple(bytes([n]) * 32 for n in (7, 8, 9)))), name="cold-2")
+    report = verify_psbt(CORPUS[0], wallets=(other,))
+    assert codes(report).count("INPUT_NOT_OURS") == len(report.inputs) and report.blocks_signing
+    assert all(item.wallet is None for item in report.inputs)
+    assert "names no key of ours" in next(f for f in report.findings if f.code == "INPUT_NOT_OURS").message_en
+    # Given both wallets, each input is proven by the one that owns it.
+    both = verify_psbt(CORPUS[0], wallets=(other, WALLET))
+    assert {item.wallet for item in both.inputs} == {"cold-1"} and "INPUT_NOT_OURS" not in codes(both)
+
+
+def test_wallets_of_one_master_key_do_not_call_each_others_change_false() -> None:
+    """Account 1 of the same three cosigners shares their master fingerprints: asked first, it must not turn
+    account 0's change into a false claim (CHANGE_NOT_OURS) before account 0 is asked."""
+    keys = ",".join(
+        f"[{s.fingerprint.hex()}/48'/0'/1'/2']{s.root.derive('m/48h/0h/1h/2h').to_public().to_base58()}/<0;1>/*"
+        for s in cosigners()
+    )
+    account_1 = parse_descriptor(f"wsh(sortedmulti(2,{keys}))", name="cold-1-account-1")
+    report = verify_psbt(CORPUS[0], wallets=(account_1, WALLET))
+    assert report.outputs[-1].role == "change" and report.outputs[-1].wallet == "cold-1"
+    assert {item.wallet for item in report.inputs} == {"cold-1"}
+    assert not report.blocks_signing, codes(report)
+    alone = verify_psbt(CORPUS[0], wallets=(account_1,))
+    assert "CHANGE_NOT_OURS" in codes(alone)  # asked alone, our fingerprints on a path it does not have
+
+
+def test_an_input_claiming_a_path_that_does_not_derive_its_script_is_not_ours() -> None:
+    peer = embit(CORPUS[7])
+    for path in peer.inputs[0].bip32_derivations.values():
+        path.derivation[-1] += 1  # our fingerprints and branch, the next index: not the keys of this script
+    report = verify(peer.serialize())
+    found = [item for item in report.findings if item.code == "INPUT_NOT_OURS"]
+    assert [item.path for item in found] == ["inputs[0]"] and report.blocks_signing
+    assert "does not re-derive the script it spends" in found[0].message_en
+    assert "再導出されません" in found[0].message_ja
+    assert report.inputs[0].valid == 2  # the signatures are still good: only the claim is false
 
 
 def test_the_fee_attack_needs_the_full_previous_transaction() -> None:

@@ -224,13 +224,14 @@ def render_psbt_report(console: Console, report: dict[str, Any], lang: str) -> N
         outputs.add_row(str(out["index"]), Text(out["role"], style=style), f"{out['amount']:,}",
                         out["address"] or out["script_pubkey"], where)  # fmt: skip
     inputs = Table(title="inputs / 入力", expand=True)
-    for column in ("#", "outpoint", "amount (sat)", "type", "utxo", "sighash", "signatures"):
+    for column in ("#", "outpoint", "amount (sat)", "type", "utxo", "sighash", "signatures", "wallet / path"):
         inputs.add_column(column)
     for item in report["inputs"]:
         amount = f"{item['amount']:,}" if item["amount"] is not None else "?"
         quorum = f"{item['valid_signatures']}/{item['required_signatures']}" if item["required_signatures"] else "-"
+        where = f"{item['wallet']} {item['branch']}/{item['derivation_index']}" if item.get("wallet") else ""
         inputs.add_row(str(item["index"]), f"{item['txid']}:{item['vout']}", amount, item["script_type"],
-                       item["utxo"], item["sighash"], quorum)  # fmt: skip
+                       item["utxo"], item["sighash"], quorum, where)  # fmt: skip
     parts: list[Any] = [verdict_panel(report["verdict"], lang), head, outputs, inputs]
     parts.append(Panel(Text(device_groups(report["unsigned_txid"])), title="unsigned txid (device form)"))
     if report["findings"]:

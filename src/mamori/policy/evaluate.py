@@ -193,6 +193,9 @@ class _Evaluation:
             self.denials.append(reason("TX_KIND_MISMATCH", wallet=wallet.id, expected=expected_kind, actual=tx.kind))
         if tx.kind in ("evm", "psbt"):
             self._check_fee(wallet, tx.max_fee)
+        if tx.foreign_inputs:
+            shown = ", ".join(map(str, tx.foreign_inputs))
+            self.denials.append(reason("TX_INPUT_NOT_WALLET", wallet=wallet.id, inputs=shown))
         if tx.source and tx.source != wallet.address:
             self.denials.append(
                 reason("TX_WALLET_MISMATCH", actual=tx.source, wallet=wallet.id, expected=wallet.address)

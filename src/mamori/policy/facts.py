@@ -60,6 +60,7 @@ class TransactionFacts:
     addresses: tuple[str, ...]  # every address the decoded calls touch, for screening
     kind: str = "safe"  # "safe" (a Safe record), "evm" (a raw transaction the wallet's own key signs) or "psbt"
     max_fee: int = 0  # the most the transaction can pay in network fees (a PSBT: its fee), in native base units
+    foreign_inputs: tuple[int, ...] = ()  # a PSBT's inputs whose scripts do not re-derive from the wallet's descriptor
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,8 @@ def transaction_facts(report: SafeTxReport | EvmTxReport) -> TransactionFacts:
 
 def psbt_facts(report: PsbtReport, chain: str) -> TransactionFacts:
     """A PSBT's payments: every output that is not provably the wallet's change. An output of no address (data,
-    unknown script) makes it "not a plain transfer"; so does an unknown fee (the amount spent is not established)."""
+    unknown script) makes it "not a plain transfer"; so does an unknown fee (the amount spent is not established).
+    Inputs not proven to spend the wallet's own outputs are listed: the evaluator denies them."""
     transfers = tuple(
         Transfer(None, normalise_address(chain, out.address), out.amount)
         for out in report.outputs
@@ -61,6 +62,8 @@ def psbt_facts(report: PsbtReport, chain: str) -> TransactionFacts:
         addresses=tuple(dict.fromkeys(t.destination for t in transfers)),
         kind="psbt",
         max_fee=report.fee if report.fee is not None else 0,
+        # verify_psbt was given only the request's wallet: an input it did not prove spends someone else's coins
+        foreign_inputs=tuple(item.index for item in report.inputs if item.wallet is None),
     )
 
 

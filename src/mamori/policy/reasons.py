@@ -61,6 +61,12 @@ REASON_CATALOG: Mapping[str, tuple[str, str]] = {
         "The transaction is made by {actual}, but the request is for wallet {wallet} ({expected}).",
         "トランザクションの実行元は {actual} ですが、リクエストはウォレット {wallet}（{expected}）です。",
     ),
+    "TX_INPUT_NOT_WALLET": (
+        "Input(s) {inputs} of the PSBT do not provably spend wallet {wallet}'s coins (their scripts do not re-derive "
+        "from its descriptor): a withdrawal spends only its own wallet's funds.",
+        "PSBT の入力 {inputs} はウォレット {wallet} の資金であると証明できません（スクリプトがディスクリプタから再導出され"
+        "ません）。出金は自ウォレットの資金のみを使います。",
+    ),
     "TX_NOT_A_TRANSFER": (
         "The transaction is not exactly one plain transfer ({detail}): it cannot be matched to a withdrawal request.",
         "トランザクションは単純な送金 1 件ではありません（{detail}）。出金リクエストと照合できません。",

@@ -324,6 +324,13 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "Output {output} pays {amount} to {address}, which is not ours: compare it with the withdrawal request.",
         "出力 {output} は自社以外の {address} に {amount} を支払います。出金依頼と照合してください。",
     ),
+    "INPUT_NOT_OURS": (
+        "high",
+        "Input {input} ({amount}) is not provably from our wallet: {reason}. A withdrawal spends only its own "
+        "wallet's coins; find out why this one is here before signing.",
+        "入力 {input}（{amount}）は自社ウォレットのものと証明できません（{reason_ja}）。出金は自ウォレットの資金のみを使います。"
+        "署名の前にこの入力が含まれる理由を確認してください。",
+    ),
     "INPUT_QUORUM": (
         "info",
         "Input {input}: {valid} valid signature(s) of the {required} its script requires.",

@@ -11,14 +11,21 @@ names. Pure: the wallets and the limits are arguments.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mamori.chains.bitcoin.address import ScriptKind, describe_script, script_to_address
 from mamori.chains.bitcoin.descriptor import Descriptor, MatchOutcome
 from mamori.chains.bitcoin.networks import Network
-from mamori.chains.bitcoin.psbt import Psbt, PsbtInput, locktime, parse_psbt, unsigned_transaction
-from mamori.chains.bitcoin.script import parse_multisig
+from mamori.chains.bitcoin.psbt import (
+    Bip32Derivation,
+    Psbt,
+    PsbtInput,
+    TapBip32Derivation,
+    locktime,
+    parse_psbt,
+    unsigned_transaction,
+)
 from mamori.chains.bitcoin.signatures import InputProblem, InputSignatures, SignatureCheck, check_all_signatures
 from mamori.chains.bitcoin.transaction import LOCKTIME_THRESHOLD, SEQUENCE_FINAL, TxOut, display_hex, txid
 from mamori.verify.model import ArgValue, Finding, Verdict, finding, sort_findings, verdict_of
@@ -59,6 +66,9 @@ class InputView:
     required: int | None  # signatures the script needs (m of a multisig; 1 for one key)
     valid: int  # valid signatures from keys of the script
     signatures: tuple[SignatureCheck, ...]
+    wallet: str | None = None  # the wallet whose descriptor re-derives the script spent (None: not proven ours)
+    branch: int | None = None
+    derivation_index: int | None = None
 
     @property
     def address(self) -> str | None:  # worked out for display only: a decision never needs it
@@ -78,6 +88,9 @@ class InputView:
             "required_signatures": self.required,
             "valid_signatures": self.valid,
             "signatures": [check.to_json() for check in self.signatures],
+            "wallet": self.wallet,
+            "branch": self.branch,
+            "derivation_index": self.derivation_index,
             "script_pubkey": self.script_pubkey.hex() if self.script_pubkey is not None else None,
         }
 
@@ -166,6 +179,8 @@ def verify_psbt(
         _input(index, txin.prev_txid, txin.vout, txin.sequence, fields, checked, network, findings)
         for index, (txin, fields, checked) in enumerate(zip(tx.inputs, psbt.inputs, checks, strict=True))
     ]
+    if wallets:
+        inputs = [_owned(view, fields, wallets, findings) for view, fields in zip(inputs, psbt.inputs, strict=True)]
     outputs = [_output(psbt, index, out, wallets, network, findings) for index, out in enumerate(tx.outputs)]
     known = [item.amount for item in inputs]
     total_in = sum(a for a in known if a is not None) if all(a is not None for a in known) else None
@@ -273,6 +288,45 @@ def _input(
     )
 
 
+def _owned(view: InputView, fields: PsbtInput, wallets: Sequence[Descriptor], findings: list[Finding]) -> InputView:
+    """The input with the wallet that provably owns the output it spends: the script re-derived from the wallet's
+    descriptor at the path the PSBT names. A withdrawal spends only its own wallet's coins; anything else is found."""
+    if view.script_pubkey is None:  # no output known to be spent: MISSING_UTXO or a mismatch already blocks
+        return view
+    claims = _claims(fields.bip32_derivations, fields.tap_bip32_derivations)
+    false_claim = False
+    for number, wallet in enumerate(wallets):
+        match = wallet.match_derivation(view.script_pubkey, claims)
+        if match.outcome is MatchOutcome.PROVEN:
+            name = wallet.name or f"wallet {number + 1}"
+            return replace(view, wallet=name, branch=match.branch, derivation_index=match.index)
+        false_claim = false_claim or match.outcome is MatchOutcome.NOT_PROVEN
+    if false_claim:
+        claimed = ", ".join(sorted({_path_text(p) for _, _, p in claims}))
+        reason = f"the path it claims ({claimed}) does not re-derive the script it spends"
+        reason_ja = f"名乗る導出パス（{claimed}）から使用するスクリプトが再導出されません"
+    elif fields.final_script_sig is not None or fields.final_script_witness is not None:
+        reason = "it is finalized, and a finalizer removes the derivations that would prove it"
+        reason_ja = "ファイナライズ済みで、証明に必要な導出情報が削除されています"
+    else:
+        reason, reason_ja = "it names no key of ours", "自社の鍵を一つも示していません"
+    amount = _btc(view.amount) if view.amount is not None else "?"
+    where = f"inputs[{view.index}]"
+    findings.append(
+        finding("INPUT_NOT_OURS", where, input=view.index, amount=amount, reason=reason, reason_ja=reason_ja)
+    )
+    return view
+
+
+def _claims(
+    derivations: Sequence[Bip32Derivation], tap_derivations: Sequence[TapBip32Derivation]
+) -> list[tuple[bytes, bytes, tuple[int, ...]]]:
+    """(public key, master fingerprint, path) of every derivation a PSBT map names, for match_derivation."""
+    claims = [(d.pubkey, d.origin.fingerprint, d.origin.path) for d in derivations]
+    claims += [(d.pubkey, d.origin.fingerprint, d.origin.path) for d in tap_derivations]
+    return claims
+
+
 def _check_sighash(index: int, fields: PsbtInput, findings: list[Finding]) -> None:
     types = {fields.sighash_type} if fields.sighash_type is not None else set()
     types |= {sig.signature[-1] for sig in fields.partial_sigs if sig.signature}
@@ -315,8 +369,10 @@ def _output(
         findings.append(finding("DATA_OUTPUT", path, output=index, size=len(info.program), amount=_btc(out.amount)))
         return OutputView(index, out.amount, out.script_pubkey, info.kind.value, None, "data")
     fields = psbt.outputs[index]
-    claims = [(d.pubkey, d.origin.fingerprint, d.origin.path) for d in fields.bip32_derivations]
-    claims += [(d.pubkey, d.origin.fingerprint, d.origin.path) for d in fields.tap_bip32_derivations]
+    claims = _claims(fields.bip32_derivations, fields.tap_bip32_derivations)
+    false_claim = False
+    # Every wallet is asked before a claim is called false: wallets of one master key share its fingerprint, and
+    # a path that is not the first wallet's may be the second's.
     for number, wallet in enumerate(wallets):
         match = wallet.match_derivation(out.script_pubkey, claims)
         if match.outcome is MatchOutcome.PROVEN:
@@ -332,19 +388,20 @@ def _output(
                 match.branch,
                 match.index,
             )
-        if match.outcome is MatchOutcome.NOT_PROVEN:
-            claimed = ", ".join(sorted({_path_text(p) for _, _, p in claims})) or "a path of ours"
-            findings.append(
-                finding(
-                    "CHANGE_NOT_OURS",
-                    path,
-                    output=index,
-                    address=address or out.script_pubkey.hex(),
-                    amount=_btc(out.amount),
-                    claimed=claimed,
-                )
+        false_claim = false_claim or match.outcome is MatchOutcome.NOT_PROVEN
+    if false_claim:
+        claimed = ", ".join(sorted({_path_text(p) for _, _, p in claims})) or "a path of ours"
+        findings.append(
+            finding(
+                "CHANGE_NOT_OURS",
+                path,
+                output=index,
+                address=address or out.script_pubkey.hex(),
+                amount=_btc(out.amount),
+                claimed=claimed,
             )
-            return OutputView(index, out.amount, out.script_pubkey, info.kind.value, address, "external")
+        )
+        return OutputView(index, out.amount, out.script_pubkey, info.kind.value, address, "external")
     if address is None:
         findings.append(finding("OUTPUT_SCRIPT_UNKNOWN", path, output=index, amount=_btc(out.amount)))
         return OutputView(index, out.amount, out.script_pubkey, info.kind.value, None, "unknown")
@@ -417,11 +474,9 @@ def _final_sizes(view: InputView, fields: PsbtInput) -> tuple[int, int]:
         stack = fields.final_script_witness
         witness = _compact_len(len(stack)) + sum(_compact_len(len(i)) + len(i) for i in stack) if stack else 0
         return len(fields.final_script_sig or b""), witness
-    required = view.required or 1
-    multisig = parse_multisig(fields.witness_script or fields.redeem_script or b"")
+    m = view.required or 1  # a multisig script's m (signature checks parsed it), else one signature
     if view.kind in ("p2wsh", "p2sh-p2wsh"):
         script = fields.witness_script or b""
-        m = multisig.m if multisig is not None else required
         witness = 1 + 1 + m * 73 + _compact_len(len(script)) + len(script)
         return (35 if view.kind == "p2sh-p2wsh" else 0), witness
     if view.kind in ("p2wpkh", "p2sh-p2wpkh"):
@@ -430,7 +485,6 @@ def _final_sizes(view: InputView, fields: PsbtInput) -> tuple[int, int]:
         return 0, 1 + 65
     if view.kind == "p2sh":
         script = fields.redeem_script or b""
-        m = multisig.m if multisig is not None else required
         return 1 + m * 73 + (1 if len(script) < 76 else 2) + len(script), 0
     return 107, 0  # p2pkh and the rest: one signature and one key
 

@@ -272,6 +272,87 @@ def test_inconsistent_or_foreign_paths_are_not_proven(wallet: Descriptor) -> Non
     assert wallet.match_derivation(change_5, third_branch).outcome is MatchOutcome.NOT_PROVEN
 
 
+def _claims_of(descriptor: Descriptor, branch: int, index: int) -> list[tuple[bytes, bytes, tuple[int, ...]]]:
+    return [(key.pubkey_at(branch, index), key.fingerprint, key.full_path(branch, index)) for key in descriptor.keys]
+
+
+def _mixed() -> Descriptor:
+    """2-of-2 of a ranged xpub and a fixed recovery key (with its origin): the fixed key is at every index."""
+    recovery = "[deadbeef/48h/0h/0h/2h/9/9]0260b2003c386519fc9eadf2b5cf124dd8eea4c4e68d5e154050a9346ea98ce600"
+    return parse_descriptor(f"wsh(multi(2,[0badf00d/48h/0h/0h/2h]{XPUB}/<0;1>/*,{recovery}))")
+
+
+def test_a_fixed_key_beside_ranged_keys_is_claimed_at_every_index() -> None:
+    mixed = _mixed()
+    claims = _claims_of(mixed, 1, 5)
+    assert claims[1][2] == (48 | H, H, H, 2 | H, 9, 9)  # the fixed key's path names no index
+    for ordered in (claims, claims[::-1], claims[:1]):
+        match = mixed.match_derivation(mixed.script_at(5, 1), ordered)
+        assert (match.outcome, match.branch, match.index) == (MatchOutcome.PROVEN, 1, 5), ordered
+    moved = [(claims[0][0], claims[0][1], (*claims[0][2][:-1], 6)), claims[1]]
+    assert mixed.match_derivation(mixed.script_at(5, 1), moved).outcome is MatchOutcome.NOT_PROVEN
+    # The fixed key alone does not say which index is meant: nothing is proven.
+    assert mixed.match_derivation(mixed.script_at(5, 1), claims[1:]).outcome is MatchOutcome.NOT_PROVEN
+
+
+_MUTATION_KINDS = ["drop", "index", "branch", "fingerprint", "pubkey", "foreign", "xpub_fp", "swap"]
+_MUTATIONS = st.lists(st.tuples(st.sampled_from(_MUTATION_KINDS), st.integers(0, 5)), max_size=3)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    which=st.sampled_from(["multisig", "mixed", "taproot"]),
+    branch=st.integers(0, 1),
+    index=st.integers(0, 40),
+    mutations=_MUTATIONS,
+    script_index=st.integers(0, 40),
+)
+def test_the_quick_proof_agrees_with_the_full_analysis(
+    which: str, branch: int, index: int, mutations: list[tuple[str, int]], script_index: int
+) -> None:
+    """match_derivation decides the common case with set look-ups; on every claim set, mutated or not, it must
+    reach the verdict the full analysis reaches alone."""
+    descriptor = {
+        "multisig": lambda: parse_descriptor(MULTISIG["descriptor"], "mainnet"),
+        "mixed": _mixed,
+        "taproot": lambda: parse_descriptor(f"tr([0badf00d/86h/0h/0h]{XPUB}/<0;1>/*)"),
+    }[which]()
+    claims = _claims_of(descriptor, branch, index)
+    for kind, at in mutations:
+        if not claims:
+            break
+        place = at % len(claims)
+        pubkey, fingerprint, path = claims[place]
+        if kind == "drop":
+            del claims[place]
+        elif kind == "index" and path:
+            claims[place] = (pubkey, fingerprint, (*path[:-1], path[-1] + 1))
+        elif kind == "branch" and len(path) >= 2:
+            claims[place] = (pubkey, fingerprint, (*path[:-2], 1 - path[-2] if path[-2] < 2 else 0, path[-1]))
+        elif kind == "fingerprint":
+            claims[place] = (pubkey, ATTACKER_FINGERPRINT, path)
+        elif kind == "pubkey":
+            claims[place] = (ATTACKER_KEY[-len(pubkey) :], fingerprint, path)
+        elif kind == "foreign":
+            claims.append((ATTACKER_KEY, ATTACKER_FINGERPRINT, (84 | H, H, H, 0, at)))
+        elif kind == "xpub_fp" and descriptor.keys[0].xpub is not None and place == 0:
+            key = descriptor.keys[0]  # the same key named by the xpub's own fingerprint and the steps below it
+            claims[place] = (pubkey, key.xpub.fingerprint, path[len(key.origin_path) :])
+        elif kind == "swap":
+            claims.reverse()
+    script = descriptor.script_at(script_index, branch)
+    quick = descriptor.match_derivation(script, claims)
+    full = Descriptor._proven_at_a_glance
+    try:
+        Descriptor._proven_at_a_glance = lambda self, script_pubkey, entries: None  # type: ignore[method-assign]
+        alone = descriptor.match_derivation(script, claims)
+    finally:
+        Descriptor._proven_at_a_glance = full  # type: ignore[method-assign]
+    assert quick == alone
+    if not mutations and script_index == index:
+        assert quick.outcome is MatchOutcome.PROVEN
+
+
 def test_every_reason_is_documented() -> None:
     assert set(MATCH_REASONS) == {
         "PATH_OUTSIDE_DESCRIPTOR",

@@ -468,10 +468,11 @@ class DerivationMatch:
 class _Cache:
     """Derived scripts of one descriptor: (branch, index) -> scripts, and back for find_index."""
 
-    __slots__ = ("by_fingerprint", "reverse", "scanned", "scripts")
+    __slots__ = ("by_fingerprint", "claims", "reverse", "scanned", "scripts")
 
     def __init__(self) -> None:
         self.scripts: dict[tuple[int, int], tuple[bytes, bytes | None, bytes | None]] = {}
+        self.claims: dict[tuple[int, int], frozenset[tuple[bytes, bytes, tuple[int, ...]]]] = {}
         self.reverse: dict[bytes, tuple[int, int]] = {}
         self.scanned: dict[int, int] = {}
         self.by_fingerprint: dict[bytes, tuple[DescriptorKey, ...]] | None = None  # the keys each fingerprint names
@@ -536,6 +537,7 @@ class Descriptor:
         outputs = (root.script(branch, index), redeem, witness)
         if len(cache) >= _SCRIPT_CACHE_LIMIT:
             cache.clear()
+            self._cache.claims.clear()
             self._cache.reverse.clear()
             self._cache.scanned.clear()
         cache[(branch, index)] = outputs
@@ -589,6 +591,9 @@ class Descriptor:
         there, list no other key, and the script derived there must equal ``script_pubkey``.
         """
         entries = _checked_derivations(derivations)
+        proven = self._proven_at_a_glance(script_pubkey, entries)
+        if proven is not None:
+            return proven
         ours = self._keys_by_fingerprint()
         named: list[tuple[bytes, list[tuple[int, int, DescriptorKey]]]] = []
         foreign: list[bytes] = []
@@ -602,26 +607,73 @@ class Descriptor:
         reasons: list[str] = []
         if any(not places for _, places in named):
             reasons.append("PATH_OUTSIDE_DESCRIPTOR")
-        claimed = [{(b, i) for b, i, _ in places} for _, places in named if places]
-        candidates = sorted(set.intersection(*claimed)) if claimed else []
+        # A key without a wildcard (a fixed key, or an xpub path without /*) names itself at every index.
+        claimed = [
+            ({(b, i) for b, i, key in places if key.wildcard}, {b for b, _, key in places if not key.wildcard})
+            for _, places in named
+            if places
+        ]
+        pool = set().union(*(ranged for ranged, _ in claimed)) or {(b, 0) for _, fixed in claimed for b in fixed}
+        candidates = sorted(p for p in pool if all(p in ranged or p[0] in fixed for ranged, fixed in claimed))
         if not candidates:
             reasons.append("INDEX_INCONSISTENT")
             return DerivationMatch(MatchOutcome.NOT_PROVEN, reasons=tuple(dict.fromkeys(reasons)))
         # Keys without a multipath step are claimed on every branch; the script decides which one is meant.
-        branch, index = next((c for c in candidates if self.script_at(c[1], c[0]) == script_pubkey), candidates[0])
-        if self.script_at(index, branch) != script_pubkey:
+        matching = [c for c in candidates if self.script_at(c[1], c[0]) == script_pubkey]
+        branch, index = matching[0] if matching else candidates[0]
+        if not matching:
             reasons.append("SCRIPT_MISMATCH")
+        position = (branch, index)
         for pubkey, places in named:
-            wanted = [key.pubkey_at(branch, index) for b, i, key in places if (b, i) == (branch, index)]
+            wanted = [
+                key.pubkey_at(branch, index)
+                for b, i, key in places
+                if (b, i) == position or (not key.wildcard and b == branch)
+            ]
             if not any(_same_key(pubkey, key) for key in wanted):
                 reasons.append("PUBKEY_MISMATCH" if places else "PATH_OUTSIDE_DESCRIPTOR")
-        derived = [key.pubkey_at(branch, index) for key in self.keys]
+        derived = [key.pubkey_at(branch, index) for key in self.keys] if foreign else []
         for pubkey in foreign:
             mine = any(_same_key(pubkey, key) for key in derived)
             reasons.append("FINGERPRINT_MISMATCH" if mine else "FOREIGN_KEY")
         if reasons:
             return DerivationMatch(MatchOutcome.NOT_PROVEN, branch, index, tuple(dict.fromkeys(reasons)))
         return DerivationMatch(MatchOutcome.PROVEN, branch, index)
+
+    def _proven_at_a_glance(
+        self, script_pubkey: bytes, entries: list[tuple[bytes, bytes, tuple[int, ...]]]
+    ) -> DerivationMatch | None:
+        """PROVEN when every claim is exactly one the wallet itself makes at a position the first claim names and
+        the script derived there is ``script_pubkey``: the common case, decided with set look-ups. None sends the
+        claims to the full analysis, which reaches the same verdict on these and says why on the rest."""
+        if not entries:
+            return None
+        _, claimed_fingerprint, path = entries[0]
+        for branch, index, _ in self._places(claimed_fingerprint, path):
+            expected = self._claims_at(branch, index)
+            if all(entry in expected for entry in entries) and self.script_at(index, branch) == script_pubkey:
+                return DerivationMatch(MatchOutcome.PROVEN, branch, index)
+        return None
+
+    def _claims_at(self, branch: int, index: int) -> frozenset[tuple[bytes, bytes, tuple[int, ...]]]:
+        """Every (public key, fingerprint, path) by which a PSBT may name this wallet's keys at (branch, index)."""
+        cache = self._cache.claims
+        found = cache.get((branch, index))
+        if found is None:
+            made: set[tuple[bytes, bytes, tuple[int, ...]]] = set()
+            for key in self.keys:
+                pubkey = key.pubkey_at(branch, index)
+                if key.xpub is not None:
+                    below = key.steps(branch) + ((index,) if key.wildcard else ())
+                    made.add((pubkey, key.xpub.fingerprint, below))
+                    if key.origin_fingerprint is not None:
+                        made.add((pubkey, key.origin_fingerprint, key.origin_path + below))
+                elif key.origin_fingerprint is not None:
+                    made.add((pubkey, key.origin_fingerprint, key.origin_path))
+                else:
+                    made.add((pubkey, key.fingerprint, ()))
+            found = cache[(branch, index)] = frozenset(made)
+        return found
 
     def _places(self, claimed_fingerprint: bytes, path: tuple[int, ...]) -> list[tuple[int, int, DescriptorKey]]:
         """Every (branch, index, key) that (fingerprint, path) names; a key without multipath on every branch."""

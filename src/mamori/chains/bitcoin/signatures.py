@@ -238,7 +238,7 @@ class _Checker:
         except MamoriError:  # version 2 whose inputs' lock times cannot all be met
             self._tx = None
             self._tx_problem = InputProblem.TRANSACTION_UNDETERMINED
-        self._cache = SighashCache(self._tx) if self._tx is not None else None
+        self._cache: SighashCache | None = None  # built on the first BIP-143 signature: unsigned PSBTs need none
         self._taproot_cache: SighashCache | Literal[False] | None = False  # False: not computed yet
         self._spent: dict[int, _Spent] = {}
         self._keys: dict[bytes, PublicKey | PublicKeyXOnly | None] = {}
@@ -334,6 +334,8 @@ class _Checker:
                 elif spend.scheme == "legacy":
                     digests[hash_type] = legacy_sighash(tx, index, script_code, hash_type)
                 elif spend.scheme == "bip143" and amount is not None:
+                    if self._cache is None:
+                        self._cache = SighashCache(tx)
                     digests[hash_type] = segwit_v0_sighash(tx, index, script_code, amount, hash_type, self._cache)
                 else:
                     digests[hash_type] = None
