@@ -13,6 +13,8 @@ addresses and change, signed by two of the three keys.
   mamori  verify_psbt(bytes, wallets=[the descriptor]): parse, previous transactions hashed against their txids,
           every signature verified against its sighash, every output's address, change proven by derivation from
           the descriptor, fee and fee rate, locktime, findings and verdict
+  embit+  for scale, embit doing the signature part of the work as well: parse, then each partial signature's
+          BIP-143 sighash and its verification (embit's libsecp256k1 through ctypes); nothing else of ours
   floor   libsecp256k1 alone (coincurve): parsing each signer's public key and verifying each of the PSBT's
           signatures over its precomputed sighash; no verifier can spend less, so this line says how much of the
           peer's time the cryptography leaves for everything else
@@ -29,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from coincurve import PublicKey
+from embit import ec
 from embit.psbt import PSBT
 
 from mamori.chains.bitcoin.descriptor import parse_descriptor
@@ -52,6 +55,17 @@ def signature_work(data: bytes) -> list[tuple[bytes, bytes, bytes]]:
     return work
 
 
+def embit_signatures(data: bytes) -> bool:
+    """embit's parse, sighashes and signature verifications: the like-for-like part of what we do."""
+    psbt = PSBT.parse(data)
+    valid = True
+    for index, fields in enumerate(psbt.inputs):
+        for pubkey, signature in fields.partial_sigs.items():
+            digest = psbt.tx.sighash_segwit(index, fields.witness_script, fields.witness_utxo.value, signature[-1])
+            valid &= pubkey.verify(ec.Signature.parse(signature[:-1]), digest)
+    return valid
+
+
 def crypto_floor(work: list[tuple[bytes, bytes, bytes]]) -> bool:
     return all(PublicKey(key).verify(der, digest, hasher=None) for key, der, digest in work)
 
@@ -72,7 +86,7 @@ def main() -> None:
     for data in corpus[:50]:
         PSBT.parse(data)
         verify_psbt(data, wallets=(wallet,))
-    peer = ours = floor = 0.0
+    peer = ours = floor = signing = 0.0
     blocked = 0
     gc.disable()
     try:
@@ -90,6 +104,11 @@ def main() -> None:
                 if not crypto_floor(work):
                     raise SystemExit("a signature of the corpus does not verify")
             t3 = time.perf_counter()
+            for data in part:
+                if not embit_signatures(data):
+                    raise SystemExit("embit finds a signature of the corpus invalid")
+            t4 = time.perf_counter()
+            signing += t4 - t3
             peer += t1 - t0
             ours += t2 - t1
             floor += t3 - t2
@@ -100,6 +119,8 @@ def main() -> None:
     print(f"embit 0.8.0 PSBT.parse            {count / peer:10,.0f} PSBTs/s  {peer / count * 1e6:8.1f} µs each")
     print(f"mamori verify_psbt (full checks)  {count / ours:10,.0f} PSBTs/s  {ours / count * 1e6:8.1f} µs each")
     print(f"ratio mamori / embit (rate)        {peer / ours:10.2f}×   (goal ≥ 1.00)")
+    print(f"embit parse + sighashes + verify  {count / signing:10,.0f} PSBTs/s  {signing / count * 1e6:8.1f} µs each "
+          f"(mamori's rate {signing / ours:.2f}× this)")  # fmt: skip
     print(f"floor: libsecp256k1 alone          {count / floor:10,.0f} PSBTs/s  {floor / count * 1e6:8.1f} µs each "
           f"({signatures / count:.1f} signatures per PSBT: {floor / peer:.0%} of the peer's time, "
           f"{floor / ours:.0%} of ours)")  # fmt: skip

@@ -11,7 +11,7 @@ names. Pure: the wallets and the limits are arguments.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from mamori.chains.bitcoin.address import ScriptKind, describe_script, script_to_address
@@ -176,11 +176,9 @@ def verify_psbt(
     findings: list[Finding] = []
     checks = check_all_signatures(psbt)
     inputs = [
-        _input(index, txin.prev_txid, txin.vout, txin.sequence, fields, checked, network, findings)
+        _input(index, txin.prev_txid, txin.vout, txin.sequence, fields, checked, wallets, network, findings)
         for index, (txin, fields, checked) in enumerate(zip(tx.inputs, psbt.inputs, checks, strict=True))
     ]
-    if wallets:
-        inputs = [_owned(view, fields, wallets, findings) for view, fields in zip(inputs, psbt.inputs, strict=True)]
     outputs = [_output(psbt, index, out, wallets, network, findings) for index, out in enumerate(tx.outputs)]
     known = [item.amount for item in inputs]
     total_in = sum(a for a in known if a is not None) if all(a is not None for a in known) else None
@@ -245,6 +243,7 @@ def _input(
     sequence: int,
     fields: PsbtInput,
     checked: InputSignatures,
+    wallets: Sequence[Descriptor],
     network: Network,
     findings: list[Finding],
 ) -> InputView:
@@ -271,12 +270,15 @@ def _input(
     utxo = {(True, True): "both", (True, False): "full", (False, True): "witness", (False, False): "none"}[
         (fields.non_witness_utxo is not None, fields.witness_utxo is not None)
     ]
+    amount = spent.amount if spent is not None else None
+    # No output known to be spent: MISSING_UTXO or a mismatch already blocks, and there is nothing to prove.
+    owner = _owner(index, script, amount, fields, wallets, findings) if wallets and script is not None else _NOBODY
     return InputView(
         index,
         display_hex(prev_txid),
         vout,
         sequence,
-        spent.amount if spent is not None else None,
+        amount,
         script,
         checked.kind.value,
         network,
@@ -285,21 +287,30 @@ def _input(
         checked.required,
         checked.valid,
         checked.signatures,
+        *owner,
     )
 
 
-def _owned(view: InputView, fields: PsbtInput, wallets: Sequence[Descriptor], findings: list[Finding]) -> InputView:
-    """The input with the wallet that provably owns the output it spends: the script re-derived from the wallet's
-    descriptor at the path the PSBT names. A withdrawal spends only its own wallet's coins; anything else is found."""
-    if view.script_pubkey is None:  # no output known to be spent: MISSING_UTXO or a mismatch already blocks
-        return view
+_NOBODY: tuple[str | None, int | None, int | None] = (None, None, None)
+
+
+def _owner(
+    index: int,
+    script: bytes,
+    amount: int | None,
+    fields: PsbtInput,
+    wallets: Sequence[Descriptor],
+    findings: list[Finding],
+) -> tuple[str | None, int | None, int | None]:
+    """(wallet, branch, index) of the wallet that provably owns the output an input spends: its script re-derived
+    from the wallet's descriptor at the path the PSBT names. A withdrawal spends only its own wallet's coins;
+    anything else is found."""
     claims = _claims(fields.bip32_derivations, fields.tap_bip32_derivations)
     false_claim = False
     for number, wallet in enumerate(wallets):
-        match = wallet.match_derivation(view.script_pubkey, claims)
+        match = wallet.match_derivation(script, claims)
         if match.outcome is MatchOutcome.PROVEN:
-            name = wallet.name or f"wallet {number + 1}"
-            return replace(view, wallet=name, branch=match.branch, derivation_index=match.index)
+            return wallet.name or f"wallet {number + 1}", match.branch, match.index
         false_claim = false_claim or match.outcome is MatchOutcome.NOT_PROVEN
     if false_claim:
         claimed = ", ".join(sorted({_path_text(p) for _, _, p in claims}))
@@ -310,12 +321,11 @@ def _owned(view: InputView, fields: PsbtInput, wallets: Sequence[Descriptor], fi
         reason_ja = "ファイナライズ済みで、証明に必要な導出情報が削除されています"
     else:
         reason, reason_ja = "it names no key of ours", "自社の鍵を一つも示していません"
-    amount = _btc(view.amount) if view.amount is not None else "?"
-    where = f"inputs[{view.index}]"
+    shown = _btc(amount) if amount is not None else "?"
     findings.append(
-        finding("INPUT_NOT_OURS", where, input=view.index, amount=amount, reason=reason, reason_ja=reason_ja)
+        finding("INPUT_NOT_OURS", f"inputs[{index}]", input=index, amount=shown, reason=reason, reason_ja=reason_ja)
     )
-    return view
+    return _NOBODY
 
 
 def _claims(
