@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from embit import ec, script
-from embit.psbt import PSBT
+from embit.psbt import PSBT, DerivationPath
 from embit.transaction import SIGHASH, Transaction, TransactionInput, TransactionOutput
 
 from mamori.chains.bitcoin.descriptor import parse_descriptor
@@ -65,6 +65,16 @@ def test_the_change_substitution_attack_is_caught() -> None:
     report = verify(peer.serialize())
     assert "CHANGE_NOT_OURS" in codes(report) and report.blocks_signing
     assert report.outputs[-1].role == "external"
+    found = next(item for item in report.findings if item.code == "CHANGE_NOT_OURS")
+    assert "the output's script is not the one this wallet's keys derive at the claimed path" in found.message_en
+    assert "導出されるものと一致しません" in found.message_ja
+    # Our own script, but the derivations also list a stranger's key: the claim does not hold as made.
+    listed = embit(CORPUS[0])
+    stranger = ec.PrivateKey(b"\x44" * 32).get_public_key()
+    ours = next(iter(listed.outputs[-1].bip32_derivations.values()))
+    listed.outputs[-1].bip32_derivations[stranger] = DerivationPath(b"\xde\xad\xbe\xef", list(ours.derivation))
+    found = next(item for item in verify(listed.serialize()).findings if item.code == "CHANGE_NOT_OURS")
+    assert "a public key that is not one of this wallet's" in found.message_en
     stripped = embit(CORPUS[0])
     stripped.outputs[-1].script_pubkey = ATTACKER
     stripped.outputs[-1].bip32_derivations = {}
@@ -109,8 +119,8 @@ def test_an_input_claiming_a_path_that_does_not_derive_its_script_is_not_ours() 
     report = verify(peer.serialize())
     found = [item for item in report.findings if item.code == "INPUT_NOT_OURS"]
     assert [item.path for item in found] == ["inputs[0]"] and report.blocks_signing
-    assert "does not re-derive the script it spends" in found[0].message_en
-    assert "再導出されません" in found[0].message_ja
+    assert "the output's script is not the one this wallet's keys derive" in found[0].message_en
+    assert "成り立ちません" in found[0].message_ja and "一致しません" in found[0].message_ja
     assert report.inputs[0].valid == 2  # the signatures are still good: only the claim is false
 
 

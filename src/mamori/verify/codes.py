@@ -83,10 +83,11 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
     # Bitcoin PSBTs (verify/psbt.py)
     "CHANGE_NOT_OURS": (
         "critical",
-        "Output {output} ({address}, {amount}) claims a derivation of our wallet ({claimed}) but its script does not "
-        "derive from our descriptor: it pays someone else while posing as change (the change-substitution attack).",
-        "出力 {output}（{address}、{amount}）は自社ウォレットの導出パス（{claimed}）を名乗っていますが、スクリプトが自社の"
-        "ディスクリプタから導出されません。お釣りを装って第三者に送金します（お釣りすり替え攻撃）。",
+        "Output {output} ({address}, {amount}) claims a derivation of our wallet ({claimed}) that does not hold: "
+        "{why}. An output posing as change that is not provably ours is how the change-substitution attack pays "
+        "someone else.",
+        "出力 {output}（{address}、{amount}）は自社ウォレットの導出パス（{claimed}）を名乗っていますが、成り立ちません"
+        "（{why_ja}）。自社のものと証明できないお釣りは、第三者に送金するお釣りすり替え攻撃の手口です。",
     ),
     "NON_WITNESS_UTXO_MISMATCH": (
         "critical",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mamori.chains.bitcoin.address import ScriptKind, describe_script, script_to_address
-from mamori.chains.bitcoin.descriptor import Descriptor, MatchOutcome
+from mamori.chains.bitcoin.descriptor import MATCH_REASONS, Descriptor, MatchOutcome
 from mamori.chains.bitcoin.networks import Network
 from mamori.chains.bitcoin.psbt import (
     Bip32Derivation,
@@ -306,16 +306,17 @@ def _owner(
     from the wallet's descriptor at the path the PSBT names. A withdrawal spends only its own wallet's coins;
     anything else is found."""
     claims = _claims(fields.bip32_derivations, fields.tap_bip32_derivations)
-    false_claim = False
+    reasons: list[str] = []
     for number, wallet in enumerate(wallets):
         match = wallet.match_derivation(script, claims)
         if match.outcome is MatchOutcome.PROVEN:
             return wallet.name or f"wallet {number + 1}", match.branch, match.index
-        false_claim = false_claim or match.outcome is MatchOutcome.NOT_PROVEN
-    if false_claim:
+        reasons += match.reasons
+    if reasons:
         claimed = ", ".join(sorted({_path_text(p) for _, _, p in claims}))
-        reason = f"the path it claims ({claimed}) does not re-derive the script it spends"
-        reason_ja = f"名乗る導出パス（{claimed}）から使用するスクリプトが再導出されません"
+        why, why_ja = _why(reasons)
+        reason = f"its claimed derivation ({claimed}) does not hold ({why})"
+        reason_ja = f"名乗る導出パス（{claimed}）が成り立ちません（{why_ja}）"
     elif fields.final_script_sig is not None or fields.final_script_witness is not None:
         reason = "it is finalized, and a finalizer removes the derivations that would prove it"
         reason_ja = "ファイナライズ済みで、証明に必要な導出情報が削除されています"
@@ -326,6 +327,12 @@ def _owner(
         finding("INPUT_NOT_OURS", f"inputs[{index}]", input=index, amount=shown, reason=reason, reason_ja=reason_ja)
     )
     return _NOBODY
+
+
+def _why(reasons: Sequence[str]) -> tuple[str, str]:
+    """The descriptor's reasons for not proving a claim (MATCH_REASONS), in English and Japanese, each once."""
+    chosen = [MATCH_REASONS[code] for code in dict.fromkeys(reasons)]
+    return "; ".join(en[0].lower() + en[1:] for en, _ in chosen), "。".join(ja for _, ja in chosen)
 
 
 def _claims(
@@ -380,7 +387,7 @@ def _output(
         return OutputView(index, out.amount, out.script_pubkey, info.kind.value, None, "data")
     fields = psbt.outputs[index]
     claims = _claims(fields.bip32_derivations, fields.tap_bip32_derivations)
-    false_claim = False
+    reasons: list[str] = []
     # Every wallet is asked before a claim is called false: wallets of one master key share its fingerprint, and
     # a path that is not the first wallet's may be the second's.
     for number, wallet in enumerate(wallets):
@@ -398,9 +405,10 @@ def _output(
                 match.branch,
                 match.index,
             )
-        false_claim = false_claim or match.outcome is MatchOutcome.NOT_PROVEN
-    if false_claim:
+        reasons += match.reasons
+    if reasons:
         claimed = ", ".join(sorted({_path_text(p) for _, _, p in claims})) or "a path of ours"
+        why, why_ja = _why(reasons)
         findings.append(
             finding(
                 "CHANGE_NOT_OURS",
@@ -409,6 +417,8 @@ def _output(
                 address=address or out.script_pubkey.hex(),
                 amount=_btc(out.amount),
                 claimed=claimed,
+                why=why,
+                why_ja=why_ja,
             )
         )
         return OutputView(index, out.amount, out.script_pubkey, info.kind.value, address, "external")

@@ -363,6 +363,9 @@ def test_every_reason_is_documented() -> None:
         "FINGERPRINT_MISMATCH",
     }
     assert all(en and ja for en, ja in [*MATCH_REASONS.values(), *NOTE_MESSAGES.values()])
+    doc = (Path(__file__).parents[3] / "docs" / "verify.md").read_text("utf-8")
+    for code, (en, ja) in MATCH_REASONS.items():  # the table a reader of CHANGE_NOT_OURS is sent to
+        assert f"| `{code}` | {en} | {ja} |" in doc
 
 
 @pytest.mark.parametrize(

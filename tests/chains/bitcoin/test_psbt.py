@@ -28,7 +28,7 @@ from mamori.chains.bitcoin.psbt import (
     unsigned_transaction,
     unsigned_txid,
 )
-from mamori.chains.bitcoin.script import ScriptType, classify_script, parse_multisig
+from mamori.chains.bitcoin.script import ScriptKind, describe_script, parse_multisig
 from mamori.chains.bitcoin.transaction import (
     SEQUENCE_FINAL,
     Transaction,
@@ -182,8 +182,8 @@ def test_bip174_p2sh_p2wsh_vector_contents() -> None:
     psbt = _valid("PSBT with one P2SH-P2WSH input of a 2-of-2 multisig")
     fields = psbt.inputs[0]
     assert fields.witness_utxo is not None
-    assert classify_script(fields.witness_utxo.script_pubkey) is ScriptType.P2SH
-    assert classify_script(fields.redeem_script or b"") is ScriptType.P2WSH
+    assert describe_script(fields.witness_utxo.script_pubkey).kind is ScriptKind.P2SH
+    assert describe_script(fields.redeem_script or b"").kind is ScriptKind.P2WSH
     multisig = parse_multisig(fields.witness_script or b"")
     assert multisig is not None
     assert (multisig.m, multisig.n) == (2, 2)

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from chains.bitcoin.builders import load, load_bip174
 from mamori.chains.bitcoin.script import (
     Multisig,
-    ScriptType,
-    classify_script,
+    ScriptKind,
+    describe_script,
     hash160,
     p2pk_key,
     parse_multi_a,
@@ -39,24 +39,24 @@ def _multisig(m: int, keys: list[bytes]) -> bytes:
 @pytest.mark.parametrize(
     ("script", "expected"),
     [
-        ("76a9148280b37df378db99f66f85c95a783a76ac7a6d5988ac", ScriptType.P2PKH),
-        ("a9144733f37cf4db86fbc2efed2500b4f4e49f31202387", ScriptType.P2SH),
-        ("00141d0f172a0ecb48aee1be1f2687d2963ae33f71a1", ScriptType.P2WPKH),
-        ("00205d1b56b63d714eebe542309525f484b7e9d6f686b3781b6f61ef925d66d6f6a0", ScriptType.P2WSH),
-        ("512053a1f6e454df1aa2776a2814a721372d6258050de330b3c6d10ee8f4e0dda343", ScriptType.P2TR),
-        ("2103c9f4836b9a4f77fc0d81f7bcb01b7f1b35916864b9476c241ce9fc198bd25432ac", ScriptType.P2PK),
-        ("6a0568656c6c6f", ScriptType.NULL_DATA),
-        ("6a", ScriptType.NULL_DATA),
-        ("5210" + "00" * 16, ScriptType.WITNESS_UNKNOWN),  # version 2, 16-byte program
-        ("0014" + "00" * 19, ScriptType.NONSTANDARD),  # v0 program of the wrong length
-        ("", ScriptType.NONSTANDARD),
-        ("ac", ScriptType.NONSTANDARD),
-        (ROLES["redeem_scripts"][0], ScriptType.MULTISIG),
-        (ROLES["redeem_scripts"][1], ScriptType.P2WSH),  # the P2SH-P2WSH redeem script is a P2WSH program
+        ("76a9148280b37df378db99f66f85c95a783a76ac7a6d5988ac", ScriptKind.P2PKH),
+        ("a9144733f37cf4db86fbc2efed2500b4f4e49f31202387", ScriptKind.P2SH),
+        ("00141d0f172a0ecb48aee1be1f2687d2963ae33f71a1", ScriptKind.P2WPKH),
+        ("00205d1b56b63d714eebe542309525f484b7e9d6f686b3781b6f61ef925d66d6f6a0", ScriptKind.P2WSH),
+        ("512053a1f6e454df1aa2776a2814a721372d6258050de330b3c6d10ee8f4e0dda343", ScriptKind.P2TR),
+        ("2103c9f4836b9a4f77fc0d81f7bcb01b7f1b35916864b9476c241ce9fc198bd25432ac", ScriptKind.P2PK),
+        ("6a0568656c6c6f", ScriptKind.NULL_DATA),
+        ("6a", ScriptKind.NULL_DATA),
+        ("5210" + "00" * 16, ScriptKind.WITNESS_UNKNOWN),  # version 2, 16-byte program
+        ("0014" + "00" * 19, ScriptKind.NONSTANDARD),  # v0 program of the wrong length
+        ("", ScriptKind.NONSTANDARD),
+        ("ac", ScriptKind.NONSTANDARD),
+        (ROLES["redeem_scripts"][0], ScriptKind.MULTISIG),
+        (ROLES["redeem_scripts"][1], ScriptKind.P2WSH),  # the P2SH-P2WSH redeem script is a P2WSH program
     ],
 )
-def test_classify_published_scripts(script: str, expected: ScriptType) -> None:
-    assert classify_script(bytes.fromhex(script)) is expected
+def test_classify_published_scripts(script: str, expected: ScriptKind) -> None:
+    assert describe_script(bytes.fromhex(script)).kind is expected
 
 
 def test_witness_programs() -> None:
@@ -173,7 +173,7 @@ def test_hash160_of_the_bip143_p2wpkh_key() -> None:
 
 @given(st.binary(max_size=80))
 def test_classification_never_raises(script: bytes) -> None:
-    assert isinstance(classify_script(script), ScriptType)
+    assert isinstance(describe_script(script).kind, ScriptKind)
     parse_multisig(script)
     parse_multi_a(script)
     pushed_data(script)

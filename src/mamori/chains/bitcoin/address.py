@@ -6,19 +6,28 @@ witness program of the wrong size are refused here, with ``BTC_ADDRESS_INVALID``
 the screening module's ``bech32_polymod``.
 
 Scripts that no address form covers (OP_RETURN data, bare multisig, P2PK, anything non-standard) are *described*
-by :func:`describe_script` and give ``None`` from :func:`script_to_address`: a caller shows them as scripts.
+by :func:`describe_script` (in script.py) and give ``None`` from :func:`script_to_address`: shown as scripts.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import lru_cache
 
 from mamori.chains.addresses import bech32_polymod
 from mamori.chains.bitcoin.networks import Network
-from mamori.chains.bitcoin.script import p2pkh_script, p2sh_script, p2wpkh_script, p2wsh_script
+from mamori.chains.bitcoin.script import (
+    OP_0,
+    OP_1,
+    ScriptInfo,
+    ScriptKind,
+    describe_script,
+    p2pkh_script,
+    p2sh_script,
+    p2wpkh_script,
+    p2wsh_script,
+)
 from mamori.errors import InputError
 
 __all__ = [
@@ -39,48 +48,7 @@ __all__ = [
     "witness_script_pubkey",
 ]
 
-OP_0, OP_1, OP_16 = 0x00, 0x51, 0x60
-OP_RETURN, OP_DUP, OP_EQUAL, OP_EQUALVERIFY = 0x6A, 0x76, 0x87, 0x88
-OP_HASH160, OP_CHECKSIG, OP_CHECKMULTISIG = 0xA9, 0xAC, 0xAE
 MAX_ADDRESS_LENGTH = 90  # BIP-173's limit; base58 addresses are at most 35 characters
-
-
-class ScriptKind(StrEnum):
-    P2PKH = "p2pkh"
-    P2SH = "p2sh"
-    P2WPKH = "p2wpkh"
-    P2WSH = "p2wsh"
-    P2TR = "p2tr"
-    WITNESS_UNKNOWN = "witness_unknown"  # witness v1-v16 other than P2TR: addressable, meaning not yet defined
-    P2PK = "p2pk"
-    MULTISIG = "multisig"  # bare multisig
-    NULL_DATA = "null_data"  # OP_RETURN: carries data, pays nobody
-    NONSTANDARD = "nonstandard"
-
-    @property
-    def addressable(self) -> bool:
-        return self in _ADDRESSABLE
-
-
-_ADDRESSABLE = frozenset(
-    {
-        ScriptKind.P2PKH,
-        ScriptKind.P2SH,
-        ScriptKind.P2WPKH,
-        ScriptKind.P2WSH,
-        ScriptKind.P2TR,
-        ScriptKind.WITNESS_UNKNOWN,
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptInfo:
-    """What a scriptPubKey is. ``program`` is the hash, witness program, public key or OP_RETURN payload."""
-
-    kind: ScriptKind
-    program: bytes = b""
-    witness_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +61,7 @@ class DecodedAddress:
     networks: tuple[Network, ...]
 
 
-# --- script templates (P2PKH, P2SH, P2WPKH and P2WSH are script.py's, re-exported here) -------------------
+# --- script templates (script.py's P2PKH, P2SH, P2WPKH, P2WSH and describe_script re-exported) ------------
 
 
 def p2tr_script(output_key: bytes) -> bytes:
@@ -111,66 +79,6 @@ def _exact(data: bytes, size: int) -> bytes:
     if len(data) != size:
         raise InputError("BTC_ADDRESS_INVALID", address="", reason=f"expected a {size}-byte hash, got {len(data)}")
     return data
-
-
-# --- describing scripts ----------------------------------------------------------------------------------------
-
-
-def describe_script(script: bytes) -> ScriptInfo:
-    """The kind of ``script`` (a scriptPubKey). Total: any bytes give a kind, at worst ``nonstandard``."""
-    size = len(script)
-    if size == 25 and script[:3] == b"\x76\xa9\x14" and script[23:] == b"\x88\xac":
-        return ScriptInfo(ScriptKind.P2PKH, script[3:23])
-    if size == 23 and script[:2] == b"\xa9\x14" and script[22] == OP_EQUAL:
-        return ScriptInfo(ScriptKind.P2SH, script[2:22])
-    witness = _witness_program(script)
-    if witness is not None:
-        return witness
-    if size and script[0] == OP_RETURN:
-        return ScriptInfo(ScriptKind.NULL_DATA, script[1:])
-    if size in (35, 67) and script[0] == size - 2 and script[-1] == OP_CHECKSIG and _plausible_key(script[1:-1]):
-        return ScriptInfo(ScriptKind.P2PK, script[1:-1])
-    if _is_bare_multisig(script):
-        return ScriptInfo(ScriptKind.MULTISIG, script)
-    return ScriptInfo(ScriptKind.NONSTANDARD, script)
-
-
-def _witness_program(script: bytes) -> ScriptInfo | None:
-    size = len(script)
-    if not 4 <= size <= 42 or script[1] != size - 2:
-        return None
-    opcode = script[0]
-    if opcode == OP_0:
-        if size == 22:
-            return ScriptInfo(ScriptKind.P2WPKH, script[2:], 0)
-        if size == 34:
-            return ScriptInfo(ScriptKind.P2WSH, script[2:], 0)
-        return None  # v0 with another size is unspendable, not a witness output
-    if OP_1 <= opcode <= OP_16:
-        version = opcode - OP_1 + 1
-        kind = ScriptKind.P2TR if version == 1 and size == 34 else ScriptKind.WITNESS_UNKNOWN
-        return ScriptInfo(kind, script[2:], version)
-    return None
-
-
-def _plausible_key(key: bytes) -> bool:
-    return (len(key) == 33 and key[0] in (2, 3)) or (len(key) == 65 and key[0] == 4)
-
-
-def _is_bare_multisig(script: bytes) -> bool:
-    if len(script) < 37 or script[-1] != OP_CHECKMULTISIG:
-        return False
-    if not (OP_1 <= script[0] <= OP_16 and OP_1 <= script[-2] <= OP_16):
-        return False
-    position, keys = 1, 0
-    while position < len(script) - 2:
-        size = script[position]
-        if size not in (33, 65) or not _plausible_key(script[position + 1 : position + 1 + size]):
-            return False
-        position += 1 + size
-        keys += 1
-    required, total = script[0] - OP_1 + 1, script[-2] - OP_1 + 1
-    return position == len(script) - 2 and keys == total and required <= total
 
 
 # --- script -> address -----------------------------------------------------------------------------------------

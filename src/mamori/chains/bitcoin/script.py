@@ -1,7 +1,7 @@
 """Bitcoin scripts: what kind of script a scriptPubKey, redeem script or witness script is, and whose keys sign it.
 
 Only the exact templates are recognised, with minimal pushes (what descriptors and Bitcoin Core's solver
-produce): anything else is ``ScriptType.NONSTANDARD`` or ``None``, never an exception, because a script is data to
+produce): anything else is ``ScriptKind.NONSTANDARD`` or ``None``, never an exception, because a script is data to
 report on, not input to refuse. ``parse_multisig`` reads ``OP_m <pubkey>… OP_n OP_CHECKMULTISIG`` (``sortedmulti``
 is the same script with its keys in lexicographic order); ``parse_multi_a`` reads the tapscript
 ``<xonly> OP_CHECKSIG (<xonly> OP_CHECKSIGADD)… <m> OP_NUMEQUAL``.
@@ -37,17 +37,43 @@ MAX_MULTISIG_KEYS = 20  # OP_CHECKMULTISIG's limit (consensus); P2SH policy allo
 MAX_MULTI_A_KEYS = 999  # the tapscript stack limit bounds multi_a (BIP-387)
 
 
-class ScriptType(StrEnum):
-    P2PK = "p2pk"
+class ScriptKind(StrEnum):
     P2PKH = "p2pkh"
     P2SH = "p2sh"
     P2WPKH = "p2wpkh"
     P2WSH = "p2wsh"
     P2TR = "p2tr"
-    WITNESS_UNKNOWN = "witness_unknown"  # a witness program of a version (or length) not yet defined
-    NULL_DATA = "op_return"
+    WITNESS_UNKNOWN = "witness_unknown"  # witness v1-v16 other than P2TR: addressable, meaning not yet defined
+    P2PK = "p2pk"
     MULTISIG = "multisig"  # bare OP_m <keys> OP_n OP_CHECKMULTISIG
+    NULL_DATA = "null_data"  # OP_RETURN: carries data, pays nobody
     NONSTANDARD = "nonstandard"
+
+    @property
+    def addressable(self) -> bool:
+        return self in _ADDRESSABLE
+
+
+_ADDRESSABLE = frozenset(
+    {
+        ScriptKind.P2PKH,
+        ScriptKind.P2SH,
+        ScriptKind.P2WPKH,
+        ScriptKind.P2WSH,
+        ScriptKind.P2TR,
+        ScriptKind.WITNESS_UNKNOWN,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptInfo:
+    """What a scriptPubKey is. ``program`` is the hash, witness program, public key or OP_RETURN payload (the
+    whole script for bare multisig and non-standard scripts)."""
+
+    kind: ScriptKind
+    program: bytes = b""
+    witness_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,28 +93,30 @@ class Multisig:
         return all(a <= b for a, b in zip(self.keys, self.keys[1:], strict=False))
 
 
-def classify_script(script: bytes) -> ScriptType:
-    """The standard template ``script`` matches exactly, else NONSTANDARD."""
+def describe_script(script: bytes) -> ScriptInfo:
+    """The standard template ``script`` matches exactly. Total: any bytes give a kind, at worst NONSTANDARD."""
     size = len(script)
     if size == 25 and script[:3] == b"\x76\xa9\x14" and script[23:] == b"\x88\xac":
-        return ScriptType.P2PKH
+        return ScriptInfo(ScriptKind.P2PKH, script[3:23])
     if size == 23 and script[:2] == b"\xa9\x14" and script[22] == OP_EQUAL:
-        return ScriptType.P2SH
-    if size == 22 and script[:2] == b"\x00\x14":
-        return ScriptType.P2WPKH
-    if size == 34 and script[:2] == b"\x00\x20":
-        return ScriptType.P2WSH
-    if size == 34 and script[:2] == b"\x51\x20":
-        return ScriptType.P2TR
-    if 4 <= size <= 42 and (OP_1 <= script[0] <= OP_16) and script[1] == size - 2:
-        return ScriptType.WITNESS_UNKNOWN
-    if size >= 1 and script[0] == OP_RETURN:
-        return ScriptType.NULL_DATA
-    if p2pk_key(script) is not None:
-        return ScriptType.P2PK
+        return ScriptInfo(ScriptKind.P2SH, script[2:22])
+    program = witness_program(script)
+    if program is not None:
+        version, data = program
+        kind = ScriptKind.WITNESS_UNKNOWN
+        if version == 0:
+            kind = ScriptKind.P2WPKH if size == 22 else ScriptKind.P2WSH
+        elif version == 1 and size == 34:
+            kind = ScriptKind.P2TR
+        return ScriptInfo(kind, data, version)
+    if size and script[0] == OP_RETURN:
+        return ScriptInfo(ScriptKind.NULL_DATA, script[1:])
+    key = p2pk_key(script)
+    if key is not None:
+        return ScriptInfo(ScriptKind.P2PK, key)
     if parse_multisig(script) is not None:
-        return ScriptType.MULTISIG
-    return ScriptType.NONSTANDARD
+        return ScriptInfo(ScriptKind.MULTISIG, script)
+    return ScriptInfo(ScriptKind.NONSTANDARD, script)
 
 
 def witness_program(script: bytes) -> tuple[int, bytes] | None:

@@ -29,8 +29,8 @@ from coincurve import PublicKey, PublicKeyXOnly
 
 from mamori.chains.bitcoin.psbt import Psbt, PsbtInput, TapLeafScript, unsigned_transaction
 from mamori.chains.bitcoin.script import (
-    ScriptType,
-    classify_script,
+    ScriptKind,
+    describe_script,
     hash160,
     p2pk_key,
     parse_multi_a,
@@ -173,7 +173,7 @@ class InputSignatures:
     index: int
     kind: SpendKind
     finalized: bool  # it has a final scriptSig or witness (a finalizer drops the fields this module reads)
-    script_type: ScriptType | None
+    script_type: ScriptKind | None
     spent_output: TxOut | None
     utxo_source: UtxoSource | None
     outpoint: tuple[bytes, int]
@@ -274,7 +274,7 @@ class _Checker:
         spend = _Spend()
         script_type = None
         if spent.output is not None:
-            script_type = classify_script(spent.output.script_pubkey)
+            script_type = describe_script(spent.output.script_pubkey).kind
             spend = _analyse(fields, spent.output.script_pubkey, script_type, problems)
             if spend.scheme == "legacy" and spent.source is UtxoSource.WITNESS_UTXO:
                 problems.append(InputProblem.WITNESS_UTXO_FOR_NON_WITNESS_INPUT)
@@ -575,23 +575,23 @@ def _resolve_spent(fields: PsbtInput, outpoint: tuple[bytes, int]) -> _Spent:
     return _Spent(output, source, previous_txid, tuple(problems))
 
 
-def _analyse(fields: PsbtInput, script_pubkey: bytes, script_type: ScriptType, problems: list[InputProblem]) -> _Spend:
+def _analyse(fields: PsbtInput, script_pubkey: bytes, script_type: ScriptKind, problems: list[InputProblem]) -> _Spend:
     """Work out how the input is signed; scripts that do not hash to what they claim leave the spend unknown."""
-    if script_type is ScriptType.P2PKH:
+    if script_type is ScriptKind.P2PKH:
         return _Spend(SpendKind.P2PKH, "legacy", script_pubkey, script_pubkey, 1, (), script_pubkey[3:23])
-    if script_type is ScriptType.P2PK:
+    if script_type is ScriptKind.P2PK:
         return _Spend(SpendKind.P2PK, "legacy", script_pubkey, script_pubkey, 1, (script_pubkey[1:-1],))
-    multisig = parse_multisig(script_pubkey) if script_type is ScriptType.MULTISIG else None
+    multisig = parse_multisig(script_pubkey) if script_type is ScriptKind.MULTISIG else None
     if multisig is not None:
         return _Spend(SpendKind.BARE_MULTISIG, "legacy", script_pubkey, script_pubkey, multisig.m, multisig.keys)
-    if script_type is ScriptType.P2WPKH:
+    if script_type is ScriptKind.P2WPKH:
         program = script_pubkey[2:]
         return _Spend(SpendKind.P2WPKH, "bip143", p2wpkh_script_code(program), None, 1, (), program)
-    if script_type is ScriptType.P2WSH:
+    if script_type is ScriptKind.P2WSH:
         return _witness_script_spend(fields, script_pubkey[2:], SpendKind.P2WSH, problems)
-    if script_type is ScriptType.P2TR:
+    if script_type is ScriptKind.P2TR:
         return _Spend(SpendKind.P2TR, "taproot", None, None, 1, (script_pubkey[2:],))
-    if script_type is not ScriptType.P2SH:
+    if script_type is not ScriptKind.P2SH:
         problems.append(InputProblem.SCRIPT_UNSUPPORTED)
         return _Spend()
     redeem = fields.redeem_script
@@ -601,13 +601,13 @@ def _analyse(fields: PsbtInput, script_pubkey: bytes, script_type: ScriptType, p
     if hash160(redeem) != script_pubkey[2:22]:
         problems.append(InputProblem.REDEEM_SCRIPT_MISMATCH)
         return _Spend(SpendKind.P2SH)
-    inner = classify_script(redeem)
-    if inner is ScriptType.P2WPKH:
+    inner = describe_script(redeem).kind
+    if inner is ScriptKind.P2WPKH:
         program = redeem[2:]
         return _Spend(SpendKind.P2SH_P2WPKH, "bip143", p2wpkh_script_code(program), None, 1, (), program)
-    if inner is ScriptType.P2WSH:
+    if inner is ScriptKind.P2WSH:
         return _witness_script_spend(fields, redeem[2:], SpendKind.P2SH_P2WSH, problems)
-    if inner in (ScriptType.P2TR, ScriptType.WITNESS_UNKNOWN):
+    if inner in (ScriptKind.P2TR, ScriptKind.WITNESS_UNKNOWN):
         problems.append(InputProblem.SCRIPT_UNSUPPORTED)
         return _Spend(SpendKind.P2SH)
     return _script_spend(SpendKind.P2SH, "legacy", redeem, problems)
@@ -633,7 +633,7 @@ def _script_spend(
     key = p2pk_key(script)
     if key is not None:
         return _Spend(kind, scheme, script, script, 1, (key,))
-    if classify_script(script) is ScriptType.P2PKH:
+    if describe_script(script).kind is ScriptKind.P2PKH:
         return _Spend(kind, scheme, script, script, 1, (), script[3:23])
     problems.append(InputProblem.SCRIPT_UNSUPPORTED)
     return _Spend(kind, scheme, script, script)
