@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from embit import ec, script
+from embit.networks import NETWORKS
 from embit.psbt import PSBT, DerivationPath
 from embit.transaction import SIGHASH, Transaction, TransactionInput, TransactionOutput
 
@@ -165,6 +166,41 @@ def test_an_excessive_fee_and_an_unusual_lock_time() -> None:
     peer = embit(CORPUS[6])
     peer.locktime = 1_900_000_000  # a Unix time in 2030
     assert "LOCKTIME_UNUSUAL" in codes(verify(peer.serialize(), limits=Limits()))
+
+
+def _with_global_xpubs(data: bytes, *, test_network: tuple[bool, ...] = (False, False, False)) -> bytes:
+    """The PSBT with its cosigners' account xpubs in PSBT_GLOBAL_XPUB, each as an xpub or a tpub."""
+    peer = embit(data)
+    for signer, test in zip(cosigners(), test_network, strict=True):
+        key = signer.account.to_public()
+        key.version = NETWORKS["test" if test else "main"]["xpub"]
+        peer.xpubs[key] = DerivationPath(signer.fingerprint, list(signer.path))
+    return peer.serialize()
+
+
+def test_the_network_comes_from_the_psbts_own_extended_keys_and_must_agree() -> None:
+    data = _with_global_xpubs(CORPUS[8])
+    assert verify_psbt(data).network is Network.MAINNET and "NETWORK_MISMATCH" not in codes(verify(data))
+    report = verify_psbt(data, wallets=(WALLET,), network=Network.TESTNET)
+    found = next(item for item in report.findings if item.code == "NETWORK_MISMATCH")
+    assert "mainnet (xpub)" in found.message_en and "testnet" in found.message_en and report.blocks_signing
+    assert "メインネット（xpub）" in found.message_ja
+    assert all(out.address is None or out.address.startswith(("tb1", "m", "n", "2")) for out in report.outputs)
+    # tpubs: without a wallet or --network the PSBT reads as testnet; against the mainnet wallet it disagrees.
+    tpubs = _with_global_xpubs(CORPUS[8], test_network=(True, True, True))
+    alone = verify_psbt(tpubs)
+    assert alone.network is Network.TESTNET and "NETWORK_MISMATCH" not in codes(alone)
+    assert all(out.address is None or out.address.startswith(("tb1", "m", "n", "2")) for out in alone.outputs)
+    assert "test-network (tpub)" in next(f for f in verify(tpubs).findings if f.code == "NETWORK_MISMATCH").message_en
+    mixed = _with_global_xpubs(CORPUS[8], test_network=(False, True, False))
+    assert (
+        "both mainnet and test-network"
+        in next(f for f in verify(mixed).findings if f.code == "NETWORK_MISMATCH").message_en
+    )
+    # BIP-174's vector with PSBT_GLOBAL_XPUB carries mainnet xpubs.
+    vector = next(v for v in VECTORS["valid"] if v["description"] == "PSBT with `PSBT_GLOBAL_XPUB`.")
+    assert verify_psbt(base64.b64decode(vector["base64"])).network is Network.MAINNET
+    assert "NETWORK_MISMATCH" in codes(verify_psbt(base64.b64decode(vector["base64"]), network=Network.REGTEST))
 
 
 def test_without_the_wallet_nothing_is_change() -> None:

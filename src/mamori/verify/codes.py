@@ -325,6 +325,13 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "Output {output} pays {amount} to {address}, which is not ours: compare it with the withdrawal request.",
         "出力 {output} は自社以外の {address} に {amount} を支払います。出金依頼と照合してください。",
     ),
+    "NETWORK_MISMATCH": (
+        "high",
+        "The PSBT's own extended public keys are {stated} keys, but it is verified for {network}: the addresses shown "
+        "here are not the ones the signing device will show. Find out which network this withdrawal is on.",
+        "PSBT 自体の拡張公開鍵は {stated_ja} 用ですが、{network} として検証しています。ここに表示されるアドレスは署名"
+        "デバイスが表示するものと異なります。この出金がどのネットワークのものか確認してください。",
+    ),
     "INPUT_NOT_OURS": (
         "high",
         "Input {input} ({amount}) is not provably from our wallet: {reason}. A withdrawal spends only its own "

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mamori.chains.bitcoin.address import ScriptKind, describe_script, script_to_address
+from mamori.chains.bitcoin.bip32 import serialized_is_testnet
 from mamori.chains.bitcoin.descriptor import MATCH_REASONS, Descriptor, MatchOutcome
 from mamori.chains.bitcoin.networks import Network
 from mamori.chains.bitcoin.psbt import (
@@ -170,10 +171,13 @@ def verify_psbt(
     """Verify a PSBT (its bytes, or parsed). Raises only for a PSBT that cannot be parsed (exit 2)."""
     psbt = parse_psbt(data) if isinstance(data, bytes) else data
     limits = limits or Limits()
-    network = network or _network(wallets)
+    families = {serialized_is_testnet(item.xpub) for item in psbt.xpubs} - {None}
+    network = network or _network(wallets) or (Network.TESTNET if families == {True} else Network.MAINNET)
     tx = unsigned_transaction(psbt)
     lock = locktime(psbt)
     findings: list[Finding] = []
+    if families - {network.is_test}:
+        _network_mismatch(families, network, findings)
     checks = check_all_signatures(psbt)
     inputs = [
         _input(index, txin.prev_txid, txin.vout, txin.sequence, fields, checked, wallets, network, findings)
@@ -208,11 +212,25 @@ def verify_psbt(
     )
 
 
-def _network(wallets: Sequence[Descriptor]) -> Network:
+def _network(wallets: Sequence[Descriptor]) -> Network | None:
     for wallet in wallets:
         if wallet.network is not None:
             return wallet.network
-    return Network.MAINNET
+    return None
+
+
+def _network_mismatch(families: set[bool | None], network: Network, findings: list[Finding]) -> None:
+    """The PSBT's own extended keys (PSBT_GLOBAL_XPUB) are of another network than the one it is verified for:
+    every address shown here would differ from what the signing device shows."""
+    if len(families) > 1:
+        stated, stated_ja = "both mainnet and test-network", "メインネットとテストネットワークの両方"
+    elif True in families:
+        stated, stated_ja = "test-network (tpub)", "テストネットワーク（tpub）"
+    else:
+        stated, stated_ja = "mainnet (xpub)", "メインネット（xpub）"
+    findings.append(
+        finding("NETWORK_MISMATCH", "global.xpubs", stated=stated, stated_ja=stated_ja, network=network.value)
+    )
 
 
 # What signatures.py found wrong with an input's data, as the findings a signer reads (code, what, reason).

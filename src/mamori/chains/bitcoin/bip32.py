@@ -196,6 +196,13 @@ def _shown(text: str) -> str:
     return text[:4] + "…"
 
 
+def serialized_is_testnet(serialized: bytes) -> bool | None:
+    """Whether a 78-byte serialized extended public key is of the test-network family (tpub, upub, vpub, Upub,
+    Vpub), of mainnet (xpub, ypub, zpub, Ypub, Zpub); None for a version that is neither."""
+    version = _PUBLIC_VERSIONS.get(serialized[:4])
+    return version.testnet if version is not None else None
+
+
 @lru_cache(maxsize=4096)
 def _on_curve(key: bytes) -> bool:
     try:
