@@ -5,6 +5,7 @@ transaction, a signature for something else, a non-default sighash, an excessive
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from embit.transaction import SIGHASH, Transaction, TransactionInput, Transactio
 
 from mamori.chains.bitcoin.descriptor import parse_descriptor
 from mamori.chains.bitcoin.networks import Network
+from mamori.chains.bitcoin.psbt import parse_psbt
+from mamori.chains.bitcoin.transaction import TxOut
 from mamori.errors import MamoriError
 from mamori.verify.psbt import Limits, PsbtReport, verify_psbt
 from support.psbt_corpus import cosigners, descriptor, psbts
@@ -150,6 +153,40 @@ def test_a_signature_made_for_something_else_is_invalid() -> None:
     report = verify(peer.serialize())
     assert "INVALID_SIGNATURE" in codes(report) and report.blocks_signing
     assert report.inputs[0].valid == 1
+
+
+def test_an_outpoint_spent_twice_is_an_invalid_transaction() -> None:
+    """CVE-2018-17144's duplicate input: its amount would count twice, and the fee shown be wrong."""
+    peer = embit(CORPUS[9])
+    peer.tx.vin.append(copy.deepcopy(peer.tx.vin[0]))
+    peer.inputs.append(copy.deepcopy(peer.inputs[0]))
+    report = verify(peer.serialize())
+    found = [item for item in report.findings if item.code == "TRANSACTION_INVALID"]
+    last = len(report.inputs) - 1
+    assert [item.path for item in found] == [f"inputs[{last}]"] and report.blocks_signing
+    assert f"inputs 0 and {last} both spend {report.inputs[0].txid}:{report.inputs[0].vout}" in found[0].message_en
+    assert "同じ" in found[0].message_ja
+
+
+def test_amounts_no_node_accepts_are_an_invalid_transaction() -> None:
+    psbt = parse_psbt(CORPUS[10])
+    tx = psbt.unsigned_tx
+    assert tx is not None
+    first, *rest = tx.outputs
+    for amounts, expected in (
+        ((-1,), ["outputs[0]"]),  # a negative amount lowers the total and hides a payment
+        ((21_000_000 * 10**8 + 1,), ["outputs[0]", "outputs"]),
+        ((15_000_000 * 10**8, 15_000_000 * 10**8), ["outputs"]),  # each allowed, the sum not
+    ):
+        outputs = tuple(TxOut(amount, first.script_pubkey) for amount in amounts) + tuple(rest)
+        changed = psbt._replace(
+            unsigned_tx=tx._replace(outputs=outputs),
+            outputs=(psbt.outputs[0],) * (len(amounts) - 1) + psbt.outputs,
+        )
+        report = verify_psbt(changed, wallets=(WALLET,))
+        found = [item.path for item in report.findings if item.code == "TRANSACTION_INVALID"]
+        assert found == expected and report.blocks_signing, (amounts, codes(report))
+    assert "TRANSACTION_INVALID" not in codes(verify(CORPUS[10]))
 
 
 def test_a_non_default_sighash_is_flagged() -> None:

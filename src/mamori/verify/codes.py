@@ -325,6 +325,13 @@ FINDING_CATALOG: Mapping[str, tuple[str, str, str]] = {
         "Output {output} pays {amount} to {address}, which is not ours: compare it with the withdrawal request.",
         "出力 {output} は自社以外の {address} に {amount} を支払います。出金依頼と照合してください。",
     ),
+    "TRANSACTION_INVALID": (
+        "critical",
+        "The transaction can never be valid: {reason}. No node would accept it, and the amounts and fee shown "
+        "cannot be trusted; do not sign it.",
+        "このトランザクションは決して有効になりません（{reason_ja}）。どのノードも受け付けず、表示される金額と手数料は"
+        "信頼できません。署名しないでください。",
+    ),
     "NETWORK_MISMATCH": (
         "high",
         "The PSBT's own extended public keys are {stated} keys, but it is verified for {network}: the addresses shown "

@@ -28,10 +28,11 @@ from mamori.chains.bitcoin.psbt import (
     unsigned_transaction,
 )
 from mamori.chains.bitcoin.signatures import InputProblem, InputSignatures, SignatureCheck, check_all_signatures
-from mamori.chains.bitcoin.transaction import LOCKTIME_THRESHOLD, SEQUENCE_FINAL, TxOut, display_hex, txid
+from mamori.chains.bitcoin.transaction import LOCKTIME_THRESHOLD, SEQUENCE_FINAL, TxIn, TxOut, display_hex, txid
 from mamori.verify.model import ArgValue, Finding, Verdict, finding, sort_findings, verdict_of
 
 SATOSHI_PER_BTC = 100_000_000
+MAX_MONEY = 21_000_000 * SATOSHI_PER_BTC  # consensus: no amount, nor the sum of a transaction's outputs, above it
 DEFAULT_MAX_FEE_RATE = 500  # sat/vB: far above any ordinary market, below what a mistyped fee pays
 DEFAULT_MAX_FEE = 1_000_000  # sat (0.01 BTC)
 _SIGHASH_NAMES = {
@@ -184,6 +185,7 @@ def verify_psbt(
         for index, (txin, fields, checked) in enumerate(zip(tx.inputs, psbt.inputs, checks, strict=True))
     ]
     outputs = [_output(psbt, index, out, wallets, network, findings) for index, out in enumerate(tx.outputs)]
+    _check_consensus(tx.inputs, tx.outputs, inputs, findings)
     known = [item.amount for item in inputs]
     total_in = sum(a for a in known if a is not None) if all(a is not None for a in known) else None
     total_out = sum(out.amount for out in tx.outputs)
@@ -445,6 +447,38 @@ def _output(
         return OutputView(index, out.amount, out.script_pubkey, info.kind.value, None, "unknown")
     findings.append(finding("EXTERNAL_OUTPUT", path, output=index, amount=_btc(out.amount), address=address))
     return OutputView(index, out.amount, out.script_pubkey, info.kind.value, address, "external")
+
+
+def _check_consensus(
+    txins: Sequence[TxIn], txouts: Sequence[TxOut], inputs: Sequence[InputView], findings: list[Finding]
+) -> None:
+    """What no node accepts (CheckTransaction): an outpoint spent twice — the amounts would be counted twice and the
+    fee shown wrong (CVE-2018-17144) — the null outpoint of a coinbase, and amounts outside 0 … 21 million BTC."""
+    first: dict[tuple[bytes, int], int] = {}
+    for index, txin in enumerate(txins):
+        outpoint = f"{display_hex(txin.prev_txid)}:{txin.vout}"
+        earlier = first.setdefault((txin.prev_txid, txin.vout), index)
+        if earlier != index:
+            _invalid(findings, f"inputs[{index}]", f"inputs {earlier} and {index} both spend {outpoint}",
+                     f"入力 {earlier} と {index} が同じ {outpoint} を使用しています")  # fmt: skip
+        if txin.prev_txid == bytes(32) and txin.vout == 0xFFFFFFFF:
+            _invalid(findings, f"inputs[{index}]", f"input {index} spends the null outpoint of a coinbase",
+                     f"入力 {index} がコインベースの空のアウトポイントを使用しています")  # fmt: skip
+    for item in inputs:
+        if item.amount is not None and not 0 <= item.amount <= MAX_MONEY:
+            _invalid(findings, f"inputs[{item.index}]", f"input {item.index} spends an amount of {item.amount} sat",
+                     f"入力 {item.index} が使用する金額が {item.amount} sat です")  # fmt: skip
+    for index, out in enumerate(txouts):
+        if not 0 <= out.amount <= MAX_MONEY:
+            _invalid(findings, f"outputs[{index}]", f"output {index} pays {out.amount} sat",
+                     f"出力 {index} の金額が {out.amount} sat です")  # fmt: skip
+    if sum(out.amount for out in txouts) > MAX_MONEY:
+        _invalid(findings, "outputs", "the outputs pay more than 21 million BTC in all",
+                 "出力の合計が 2,100 万 BTC を超えています")  # fmt: skip
+
+
+def _invalid(findings: list[Finding], where: str, reason: str, reason_ja: str) -> None:
+    findings.append(finding("TRANSACTION_INVALID", where, reason=reason, reason_ja=reason_ja))
 
 
 def _check_locktime(lock: int, inputs: Sequence[Any], limits: Limits, findings: list[Finding]) -> None:
