@@ -6,13 +6,15 @@ Nothing the PSBT claims is taken on trust: a previous transaction must hash to t
 witness script must hash to the script it spends, a signature must verify against the sighash computed here, and
 an output is change only when its script is re-derived from the wallet's own descriptor at the path the PSBT
 names. Pure: the wallets and the limits are arguments.
+
+Here: each input and output, and the verification as a whole. The report's records are in ``psbt_report.py``,
+the checks of the transaction as a whole (consensus, lock time, modifiability, network, size) in
+``psbt_transaction.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from mamori.chains.bitcoin.address import ScriptKind, describe_script, script_to_address
 from mamori.chains.bitcoin.bip32 import serialized_is_testnet
@@ -27,14 +29,20 @@ from mamori.chains.bitcoin.psbt import (
     parse_psbt,
     unsigned_transaction,
 )
-from mamori.chains.bitcoin.signatures import InputProblem, InputSignatures, SignatureCheck, check_all_signatures
-from mamori.chains.bitcoin.transaction import LOCKTIME_THRESHOLD, SEQUENCE_FINAL, TxIn, TxOut, display_hex, txid
-from mamori.verify.model import ArgValue, Finding, Verdict, finding, sort_findings, verdict_of
+from mamori.chains.bitcoin.signatures import InputProblem, InputSignatures, check_all_signatures
+from mamori.chains.bitcoin.transaction import TxOut, display_hex, txid
+from mamori.verify.model import ArgValue, Finding, finding, sort_findings, verdict_of
+from mamori.verify.psbt_report import InputView, Limits, OutputView, PsbtReport, btc
+from mamori.verify.psbt_transaction import (
+    check_consensus,
+    check_locktime,
+    check_modifiable,
+    estimated_vsize,
+    network_mismatch,
+)
 
-SATOSHI_PER_BTC = 100_000_000
-MAX_MONEY = 21_000_000 * SATOSHI_PER_BTC  # consensus: no amount, nor the sum of a transaction's outputs, above it
-DEFAULT_MAX_FEE_RATE = 500  # sat/vB: far above any ordinary market, below what a mistyped fee pays
-DEFAULT_MAX_FEE = 1_000_000  # sat (0.01 BTC)
+__all__ = ["InputView", "Limits", "OutputView", "PsbtReport", "verify_psbt"]
+
 _SIGHASH_NAMES = {
     0x00: "DEFAULT",
     0x01: "ALL",
@@ -44,122 +52,6 @@ _SIGHASH_NAMES = {
     0x82: "NONE|ANYONECANPAY",
     0x83: "SINGLE|ANYONECANPAY",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    max_fee_rate: int = DEFAULT_MAX_FEE_RATE  # sat per virtual byte of the estimated final transaction
-    max_fee: int = DEFAULT_MAX_FEE  # sat
-    current_height: int | None = None  # a lock time beyond the next block is unusual
-
-
-@dataclass(frozen=True, slots=True)
-class InputView:
-    index: int
-    txid: str  # display order
-    vout: int
-    sequence: int
-    amount: int | None
-    script_pubkey: bytes | None
-    kind: str  # p2wsh, p2sh-p2wsh, p2wpkh, p2tr …
-    network: Network
-    utxo: str  # full, witness, both, none
-    sighash: str
-    required: int | None  # signatures the script needs (m of a multisig; 1 for one key)
-    valid: int  # valid signatures from keys of the script
-    signatures: tuple[SignatureCheck, ...]
-    wallet: str | None = None  # the wallet whose descriptor re-derives the script spent (None: not proven ours)
-    branch: int | None = None
-    derivation_index: int | None = None
-
-    @property
-    def address(self) -> str | None:  # worked out for display only: a decision never needs it
-        return script_to_address(self.script_pubkey, self.network) if self.script_pubkey is not None else None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "txid": self.txid,
-            "vout": self.vout,
-            "sequence": self.sequence,
-            "amount": self.amount,
-            "script_type": self.kind,
-            "address": self.address,
-            "utxo": self.utxo,
-            "sighash": self.sighash,
-            "required_signatures": self.required,
-            "valid_signatures": self.valid,
-            "signatures": [check.to_json() for check in self.signatures],
-            "wallet": self.wallet,
-            "branch": self.branch,
-            "derivation_index": self.derivation_index,
-            "script_pubkey": self.script_pubkey.hex() if self.script_pubkey is not None else None,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class OutputView:
-    index: int
-    amount: int
-    script_pubkey: bytes
-    kind: str
-    address: str | None
-    role: str  # external, change, data, unknown
-    wallet: str | None = None
-    branch: int | None = None
-    derivation_index: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "amount": self.amount,
-            "address": self.address,
-            "script_type": self.kind,
-            "role": self.role,
-            "wallet": self.wallet,
-            "branch": self.branch,
-            "derivation_index": self.derivation_index,
-            "script_pubkey": self.script_pubkey.hex(),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class PsbtReport:
-    version: int
-    network: Network
-    unsigned_txid: str  # display order: what the release attestation binds
-    tx_version: int
-    locktime: int
-    inputs: tuple[InputView, ...]
-    outputs: tuple[OutputView, ...]
-    fee: int | None
-    vsize: int
-    findings: tuple[Finding, ...]
-    verdict: Verdict
-
-    @property
-    def blocks_signing(self) -> bool:
-        return self.verdict.blocked
-
-    @property
-    def fee_rate(self) -> float | None:
-        return None if self.fee is None else self.fee / self.vsize
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "psbt_version": self.version,
-            "network": self.network.value,
-            "unsigned_txid": self.unsigned_txid,
-            "tx_version": self.tx_version,
-            "locktime": self.locktime,
-            "inputs": [item.to_json() for item in self.inputs],
-            "outputs": [item.to_json() for item in self.outputs],
-            "fee": self.fee,
-            "estimated_vsize": self.vsize,
-            "fee_rate": round(self.fee_rate, 2) if self.fee_rate is not None else None,
-            "findings": [item.to_json() for item in self.findings],
-            "verdict": self.verdict.label,
-        }
 
 
 def verify_psbt(
@@ -178,26 +70,26 @@ def verify_psbt(
     lock = locktime(psbt)
     findings: list[Finding] = []
     if families - {network.is_test}:
-        _network_mismatch(families, network, findings)
+        network_mismatch(families, network, findings)
     checks = check_all_signatures(psbt)
     inputs = [
         _input(index, txin.prev_txid, txin.vout, txin.sequence, fields, checked, wallets, network, findings)
         for index, (txin, fields, checked) in enumerate(zip(tx.inputs, psbt.inputs, checks, strict=True))
     ]
     outputs = [_output(psbt, index, out, wallets, network, findings) for index, out in enumerate(tx.outputs)]
-    _check_consensus(tx.inputs, tx.outputs, inputs, findings)
+    check_consensus(tx.inputs, tx.outputs, inputs, findings)
     known = [item.amount for item in inputs]
     total_in = sum(a for a in known if a is not None) if all(a is not None for a in known) else None
     total_out = sum(out.amount for out in tx.outputs)
     fee = total_in - total_out if total_in is not None else None
-    vsize = _estimated_vsize(psbt, tx, inputs)
+    vsize = estimated_vsize(psbt, tx, inputs)
     if fee is not None and fee < 0:
-        findings.append(finding("FEE_NEGATIVE", "fee", inputs=_btc(total_in or 0), outputs=_btc(total_out)))
+        findings.append(finding("FEE_NEGATIVE", "fee", inputs=btc(total_in or 0), outputs=btc(total_out)))
     elif fee is not None and (fee > limits.max_fee or fee > limits.max_fee_rate * vsize):
-        limit = f"{limits.max_fee_rate} sat/vB and {_btc(limits.max_fee)}"
-        findings.append(finding("FEE_EXCESSIVE", "fee", fee=_btc(fee), fee_rate=f"{fee / vsize:.1f}", limit=limit))
-    _check_locktime(lock, tx.inputs, limits, findings)
-    _check_modifiable(psbt, findings)
+        limit = f"{limits.max_fee_rate} sat/vB and {btc(limits.max_fee)}"
+        findings.append(finding("FEE_EXCESSIVE", "fee", fee=btc(fee), fee_rate=f"{fee / vsize:.1f}", limit=limit))
+    check_locktime(lock, tx.inputs, limits, findings)
+    check_modifiable(psbt, findings)
     ordered = sort_findings(findings)
     return PsbtReport(
         psbt.version,
@@ -219,20 +111,6 @@ def _network(wallets: Sequence[Descriptor]) -> Network | None:
         if wallet.network is not None:
             return wallet.network
     return None
-
-
-def _network_mismatch(families: set[bool | None], network: Network, findings: list[Finding]) -> None:
-    """The PSBT's own extended keys (PSBT_GLOBAL_XPUB) are of another network than the one it is verified for:
-    every address shown here would differ from what the signing device shows."""
-    if len(families) > 1:
-        stated, stated_ja = "both mainnet and test-network", "メインネットとテストネットワークの両方"
-    elif True in families:
-        stated, stated_ja = "test-network (tpub)", "テストネットワーク（tpub）"
-    else:
-        stated, stated_ja = "mainnet (xpub)", "メインネット（xpub）"
-    findings.append(
-        finding("NETWORK_MISMATCH", "global.xpubs", stated=stated, stated_ja=stated_ja, network=network.value)
-    )
 
 
 # What signatures.py found wrong with an input's data, as the findings a signer reads (code, what, reason).
@@ -342,7 +220,7 @@ def _owner(
         reason_ja = "ファイナライズ済みで、証明に必要な導出情報が削除されています"
     else:
         reason, reason_ja = "it names no key of ours", "自社の鍵を一つも示していません"
-    shown = _btc(amount) if amount is not None else "?"
+    shown = btc(amount) if amount is not None else "?"
     findings.append(
         finding("INPUT_NOT_OURS", f"inputs[{index}]", input=index, amount=shown, reason=reason, reason_ja=reason_ja)
     )
@@ -403,7 +281,7 @@ def _output(
     info = describe_script(out.script_pubkey)
     address = script_to_address(out.script_pubkey, network)
     if info.kind is ScriptKind.NULL_DATA:
-        findings.append(finding("DATA_OUTPUT", path, output=index, size=len(info.program), amount=_btc(out.amount)))
+        findings.append(finding("DATA_OUTPUT", path, output=index, size=len(info.program), amount=btc(out.amount)))
         return OutputView(index, out.amount, out.script_pubkey, info.kind.value, None, "data")
     fields = psbt.outputs[index]
     claims = _claims(fields.bip32_derivations, fields.tap_bip32_derivations)
@@ -435,7 +313,7 @@ def _output(
                 path,
                 output=index,
                 address=address or out.script_pubkey.hex(),
-                amount=_btc(out.amount),
+                amount=btc(out.amount),
                 claimed=claimed,
                 why=why,
                 why_ja=why_ja,
@@ -443,133 +321,11 @@ def _output(
         )
         return OutputView(index, out.amount, out.script_pubkey, info.kind.value, address, "external")
     if address is None:
-        findings.append(finding("OUTPUT_SCRIPT_UNKNOWN", path, output=index, amount=_btc(out.amount)))
+        findings.append(finding("OUTPUT_SCRIPT_UNKNOWN", path, output=index, amount=btc(out.amount)))
         return OutputView(index, out.amount, out.script_pubkey, info.kind.value, None, "unknown")
-    findings.append(finding("EXTERNAL_OUTPUT", path, output=index, amount=_btc(out.amount), address=address))
+    findings.append(finding("EXTERNAL_OUTPUT", path, output=index, amount=btc(out.amount), address=address))
     return OutputView(index, out.amount, out.script_pubkey, info.kind.value, address, "external")
-
-
-def _check_consensus(
-    txins: Sequence[TxIn], txouts: Sequence[TxOut], inputs: Sequence[InputView], findings: list[Finding]
-) -> None:
-    """What no node accepts (CheckTransaction): an outpoint spent twice — the amounts would be counted twice and the
-    fee shown wrong (CVE-2018-17144) — the null outpoint of a coinbase, and amounts outside 0 … 21 million BTC."""
-    first: dict[tuple[bytes, int], int] = {}
-    for index, txin in enumerate(txins):
-        outpoint = f"{display_hex(txin.prev_txid)}:{txin.vout}"
-        earlier = first.setdefault((txin.prev_txid, txin.vout), index)
-        if earlier != index:
-            _invalid(findings, f"inputs[{index}]", f"inputs {earlier} and {index} both spend {outpoint}",
-                     f"入力 {earlier} と {index} が同じ {outpoint} を使用しています")  # fmt: skip
-        if txin.prev_txid == bytes(32) and txin.vout == 0xFFFFFFFF:
-            _invalid(findings, f"inputs[{index}]", f"input {index} spends the null outpoint of a coinbase",
-                     f"入力 {index} がコインベースの空のアウトポイントを使用しています")  # fmt: skip
-    for item in inputs:
-        if item.amount is not None and not 0 <= item.amount <= MAX_MONEY:
-            _invalid(findings, f"inputs[{item.index}]", f"input {item.index} spends an amount of {item.amount} sat",
-                     f"入力 {item.index} が使用する金額が {item.amount} sat です")  # fmt: skip
-    for index, out in enumerate(txouts):
-        if not 0 <= out.amount <= MAX_MONEY:
-            _invalid(findings, f"outputs[{index}]", f"output {index} pays {out.amount} sat",
-                     f"出力 {index} の金額が {out.amount} sat です")  # fmt: skip
-    if sum(out.amount for out in txouts) > MAX_MONEY:
-        _invalid(findings, "outputs", "the outputs pay more than 21 million BTC in all",
-                 "出力の合計が 2,100 万 BTC を超えています")  # fmt: skip
-
-
-def _invalid(findings: list[Finding], where: str, reason: str, reason_ja: str) -> None:
-    findings.append(finding("TRANSACTION_INVALID", where, reason=reason, reason_ja=reason_ja))
-
-
-def _check_locktime(lock: int, inputs: Sequence[Any], limits: Limits, findings: list[Finding]) -> None:
-    if lock == 0:
-        return
-    if all(txin.sequence == SEQUENCE_FINAL for txin in inputs):
-        findings.append(
-            finding(
-                "LOCKTIME_UNUSUAL",
-                "locktime",
-                locktime=lock,
-                reason="every input's sequence is final, so it has no effect: the PSBT is inconsistent",
-                reason_ja="全入力のシーケンスが最終値のため効果がなく、PSBT の内容に矛盾があります",
-            )
-        )
-    elif lock >= LOCKTIME_THRESHOLD:
-        findings.append(
-            finding(
-                "LOCKTIME_UNUSUAL",
-                "locktime",
-                locktime=lock,
-                reason="a Unix time: the transaction cannot be mined before then",
-                reason_ja="Unix 時刻の指定であり、その時刻まで取引は承認されません",
-            )
-        )
-    elif limits.current_height is not None and lock > limits.current_height + 1:
-        findings.append(
-            finding(
-                "LOCKTIME_UNUSUAL",
-                "locktime",
-                locktime=lock,
-                reason=f"block {lock} is ahead of the chain (at {limits.current_height})",
-                reason_ja=f"ブロック {lock} は現在の高さ {limits.current_height} より先です",
-            )
-        )
-
-
-def _check_modifiable(psbt: Psbt, findings: list[Finding]) -> None:
-    flags = psbt.tx_modifiable or 0
-    what = [name for bit, name in ((0, "inputs"), (1, "outputs")) if flags & (1 << bit)]
-    what_ja = [name for bit, name in ((0, "入力"), (1, "出力")) if flags & (1 << bit)]
-    if what:
-        findings.append(
-            finding("PSBT_MODIFIABLE", "global.tx_modifiable", what=" and ".join(what), what_ja="・".join(what_ja))
-        )
-
-
-def _estimated_vsize(psbt: Psbt, tx: Any, inputs: Sequence[InputView]) -> int:
-    """The final transaction's virtual size, from the unsigned one and what each input's kind will carry."""
-    base = 4 + 4 + _compact_len(len(tx.inputs)) + _compact_len(len(tx.outputs))
-    base += sum(32 + 4 + 4 for _ in tx.inputs)
-    base += sum(8 + _compact_len(len(out.script_pubkey)) + len(out.script_pubkey) for out in tx.outputs)
-    witness = 0
-    for view, fields in zip(inputs, psbt.inputs, strict=True):
-        script_sig, stack = _final_sizes(view, fields)
-        base += _compact_len(script_sig) + script_sig
-        witness += stack
-    weight = base * 4 + (witness + 2 if witness else 0)
-    return max(1, -(-weight // 4))
-
-
-def _final_sizes(view: InputView, fields: PsbtInput) -> tuple[int, int]:
-    """(scriptSig bytes, witness bytes) once the input is finalized (signatures counted at 72 bytes)."""
-    if fields.final_script_sig is not None or fields.final_script_witness is not None:
-        stack = fields.final_script_witness
-        witness = _compact_len(len(stack)) + sum(_compact_len(len(i)) + len(i) for i in stack) if stack else 0
-        return len(fields.final_script_sig or b""), witness
-    m = view.required or 1  # a multisig script's m (signature checks parsed it), else one signature
-    if view.kind in ("p2wsh", "p2sh-p2wsh"):
-        script = fields.witness_script or b""
-        witness = 1 + 1 + m * 73 + _compact_len(len(script)) + len(script)
-        return (35 if view.kind == "p2sh-p2wsh" else 0), witness
-    if view.kind in ("p2wpkh", "p2sh-p2wpkh"):
-        return (23 if view.kind == "p2sh-p2wpkh" else 0), 1 + 73 + 34
-    if view.kind == "p2tr":
-        return 0, 1 + 65
-    if view.kind == "p2sh":
-        script = fields.redeem_script or b""
-        return 1 + m * 73 + (1 if len(script) < 76 else 2) + len(script), 0
-    return 107, 0  # p2pkh and the rest: one signature and one key
-
-
-def _compact_len(value: int) -> int:
-    return 1 if value < 0xFD else 3 if value <= 0xFFFF else 5
 
 
 def _path_text(path: tuple[int, ...]) -> str:
     return "m/" + "/".join(f"{p & 0x7FFFFFFF}'" if p & 0x80000000 else str(p) for p in path)
-
-
-def _btc(amount: int) -> str:
-    whole, rest = divmod(abs(amount), SATOSHI_PER_BTC)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{whole}.{rest:08d} BTC ({amount:,} sat)"
