@@ -113,7 +113,7 @@ def _network(wallets: Sequence[Descriptor]) -> Network | None:
     return None
 
 
-# What signatures.py found wrong with an input's data, as the findings a signer reads (code, what, reason).
+# What the signature checks found wrong with an input's data, as the findings a signer reads (code, what, reason).
 _PROBLEMS: dict[InputProblem, tuple[str, str, str]] = {
     InputProblem.UTXO_MISSING: ("MISSING_UTXO", "", ""),
     InputProblem.NON_WITNESS_UTXO_TXID_MISMATCH: ("NON_WITNESS_UTXO_MISMATCH", "", ""),

@@ -5,7 +5,7 @@
 an unsigned transaction with scriptSigs or in witness serialization, fields of the other version, missing required
 fields, fewer maps than the transaction needs and bytes after the last map. Fields are checked as far as their
 encoding goes (sizes, public key encodings, key origins, hash preimages, taproot trees); whether signatures
-verify, scripts match and UTXOs are honest is the verification layer's job (``signatures.py``), which reports
+verify, scripts match and UTXOs are honest is the verification layer's job (``signatures``), which reports
 rather than refuses. Public keys are checked for encoding and coordinate range here; a compressed key's point is
 decompressed (and so proven on the curve) only where it is used, because that costs a square root per key.
 
