@@ -11,8 +11,8 @@ three inputs (full previous transactions, witness UTXOs, witness scripts, deriva
 addresses and change, signed by two of the three keys.
   peer    embit 0.8.0: PSBT.parse(bytes) — parsing only (its secp256k1 is the prebuilt libsecp256k1 via ctypes)
   mamori  verify_psbt(bytes, wallets=[the descriptor]): parse, previous transactions hashed against their txids,
-          every signature verified against its sighash, every output's address, change proven by derivation from
-          the descriptor, fee and fee rate, locktime, findings and verdict
+          every signature verified against its sighash, every output's address, change and every input proven
+          by derivation from the descriptor, fee and fee rate, locktime, consensus checks, findings and verdict
   embit+  for scale, embit doing the signature part of the work as well: parse, then each partial signature's
           BIP-143 sighash and its verification (embit's libsecp256k1 through ctypes); nothing else of ours
   floor   libsecp256k1 alone (coincurve): parsing each signer's public key and verifying each of the PSBT's
