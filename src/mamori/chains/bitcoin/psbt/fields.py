@@ -4,8 +4,16 @@ signatures. Shared by the global, input and output parsers; each helper raises D
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 
-from mamori.chains.bitcoin.psbt.model import GLOBAL_FIELDS, INPUT_FIELDS, OUTPUT_FIELDS, KeyOrigin, ProprietaryField
+from mamori.chains.bitcoin.psbt.model import (
+    GLOBAL_FIELDS,
+    INPUT_FIELDS,
+    OUTPUT_FIELDS,
+    KeyOrigin,
+    ProprietaryField,
+    UnknownField,
+)
 from mamori.chains.bitcoin.script import is_pubkey, is_xonly_pubkey
 from mamori.chains.bitcoin.transaction import TxOut
 from mamori.errors import DecodeError
@@ -82,6 +90,23 @@ def read_map(data: bytes, pos: int, end: int, where: str) -> tuple[list[tuple[by
             )
         pairs.append((key, data[value_start:value_end]))
         pos = value_end
+
+
+def known_fields(
+    pairs: list[tuple[bytes, bytes]], where: str, names: dict[int, str], unknown: list[UnknownField]
+) -> Iterator[tuple[int, bytes, bytes, str]]:
+    """The pairs of a map whose key type ``names`` knows, as (type, key, value, "where.NAME"); the others go to
+    ``unknown`` in their order (a key type of 0xfd and up, which no field has, checked for minimal encoding first)."""
+    for key, value in pairs:
+        key_type = key[0]
+        if key_type >= 0xFD:
+            check_long_key_type(key, field_where(where, key))
+        else:
+            name = names.get(key_type)
+            if name is not None:
+                yield key_type, key, value, f"{where}.{name}"
+                continue
+        unknown.append(UnknownField(key, value))
 
 
 def field_where(where: str, key: bytes) -> str:

@@ -6,16 +6,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any, NamedTuple
+from typing import Any
 
 from mamori.chains.bitcoin.psbt.fields import (
     MAX_TAP_TREE_DEPTH,
-    check_long_key_type,
     compact_value,
-    field_where,
     fixed_size,
     inner_compact_size,
     key_origin,
+    known_fields,
     no_key_data,
     proprietary_field,
     pubkey_from_key,
@@ -118,25 +117,11 @@ def parse_psbt(data: bytes) -> Psbt:
         outputs.append(parsed_output)
     if pos != end:
         raise DecodeError("PSBT_TRAILING_DATA", count=end - pos)
-    return Psbt(*header, inputs=tuple(inputs), outputs=tuple(outputs))
+    return header._replace(inputs=tuple(inputs), outputs=tuple(outputs))
 
 
-class _Global(NamedTuple):
-    """The global map's fields, in the order of Psbt's."""
-
-    version: int
-    unsigned_tx: Transaction | None
-    tx_version: int | None
-    fallback_locktime: int | None
-    input_count: int | None
-    output_count: int | None
-    tx_modifiable: int | None
-    xpubs: tuple[GlobalXpub, ...]
-    proprietary: tuple[ProprietaryField, ...]
-    unknown: tuple[UnknownField, ...]
-
-
-def _parse_global(data: bytes, pos: int, end: int) -> tuple[_Global, int]:  # noqa: PLR0915 - a branch per field type
+def _parse_global(data: bytes, pos: int, end: int) -> tuple[Psbt, int]:  # noqa: PLR0915 - a branch per field type
+    """The global map, as a Psbt whose inputs and outputs are still to be read."""
     where = "global"
     pairs, pos = read_map(data, pos, end, where)
     present: list[int] = []
@@ -150,17 +135,7 @@ def _parse_global(data: bytes, pos: int, end: int) -> tuple[_Global, int]:  # no
     xpubs: list[GlobalXpub] = []
     proprietary: list[ProprietaryField] = []
     unknown: list[UnknownField] = []
-    for key, value in pairs:
-        key_type = key[0]
-        if key_type >= 0xFD:
-            check_long_key_type(key, field_where(where, key))
-            unknown.append(UnknownField(key, value))
-            continue
-        name = GLOBAL_FIELDS.get(key_type)
-        if name is None:
-            unknown.append(UnknownField(key, value))
-            continue
-        field = f"{where}.{name}"
+    for key_type, key, value, field in known_fields(pairs, where, GLOBAL_FIELDS, unknown):
         present.append(key_type)
         if key_type == 0x00:
             no_key_data(key, field)
@@ -211,7 +186,7 @@ def _parse_global(data: bytes, pos: int, end: int) -> tuple[_Global, int]:  # no
         ):
             if required is None:
                 raise DecodeError("PSBT_FIELD_MISSING", where=f"global.{name}", version=2)
-    header = _Global(
+    header = Psbt(
         version,
         unsigned_tx,
         tx_version,
@@ -222,6 +197,8 @@ def _parse_global(data: bytes, pos: int, end: int) -> tuple[_Global, int]:  # no
         tuple(xpubs),
         tuple(proprietary),
         tuple(unknown),
+        inputs=(),
+        outputs=(),
     )
     return header, pos
 
@@ -275,17 +252,7 @@ def _parse_output(data: bytes, pos: int, end: int, index: int, version: int) -> 
     tap_derivations: list[TapBip32Derivation] = []
     proprietary: list[ProprietaryField] = []
     unknown: list[UnknownField] = []
-    for key, value in pairs:
-        key_type = key[0]
-        if key_type >= 0xFD:
-            check_long_key_type(key, field_where(where, key))
-            unknown.append(UnknownField(key, value))
-            continue
-        name = OUTPUT_FIELDS.get(key_type)
-        if name is None:
-            unknown.append(UnknownField(key, value))
-            continue
-        field = f"{where}.{name}"
+    for key_type, key, value, field in known_fields(pairs, where, OUTPUT_FIELDS, unknown):
         if version == 0 and key_type in _V2_ONLY_OUTPUT:
             raise DecodeError("PSBT_FIELD_NOT_ALLOWED", where=field, version=0)
         if key_type == 0x02:

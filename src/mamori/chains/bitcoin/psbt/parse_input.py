@@ -7,11 +7,10 @@ from typing import Any
 
 from mamori.chains.bitcoin.psbt.fields import (
     MAX_TAP_TREE_DEPTH,
-    check_long_key_type,
-    field_where,
     fixed_size,
     inner_compact_size,
     key_origin,
+    known_fields,
     no_key_data,
     proprietary_field,
     pubkey_from_key,
@@ -61,17 +60,7 @@ def parse_input(data: bytes, pos: int, end: int, index: int, version: int) -> tu
     tap_derivations: list[TapBip32Derivation] = []
     proprietary: list[ProprietaryField] = []
     unknown: list[UnknownField] = []
-    for key, value in pairs:
-        key_type = key[0]
-        if key_type >= 0xFD:
-            check_long_key_type(key, field_where(where, key))
-            unknown.append(UnknownField(key, value))
-            continue
-        name = INPUT_FIELDS.get(key_type)
-        if name is None:
-            unknown.append(UnknownField(key, value))
-            continue
-        field = f"{where}.{name}"
+    for key_type, key, value, field in known_fields(pairs, where, INPUT_FIELDS, unknown):
         if version == 0 and key_type in _V2_ONLY_INPUT:
             raise DecodeError("PSBT_FIELD_NOT_ALLOWED", where=field, version=0)
         if key_type == 0x01:
