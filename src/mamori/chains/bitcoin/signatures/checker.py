@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Literal
+from typing import Literal, TypeVar
 
 from coincurve import PublicKey, PublicKeyXOnly
 
@@ -44,6 +44,7 @@ from mamori.chains.bitcoin.signatures.spend import (
 from mamori.chains.bitcoin.transaction import Transaction
 from mamori.errors import DecodeError, MamoriError
 
+_Key = TypeVar("_Key", PublicKey, PublicKeyXOnly)
 _HALF_N = SECP256K1_N // 2
 
 _SEGWIT_V0 = frozenset({SpendKind.P2WPKH, SpendKind.P2SH_P2WPKH, SpendKind.P2WSH, SpendKind.P2SH_P2WSH})
@@ -229,7 +230,7 @@ class _Checker:
             problems.append(SignatureProblem.HIGH_S)
         reason: SignatureProblem | None = None
         message = digest(hash_type)
-        key = self._ecdsa_key(pubkey) if message is not None else None
+        key = self._key(pubkey, PublicKey) if message is not None else None
         if message is None:
             reason = SignatureProblem.SIGHASH_UNAVAILABLE
         elif key is None:
@@ -255,23 +256,15 @@ class _Checker:
             )
         return SignatureCheck(pubkey, signature, "ecdsa", hash_type, verdict, reason, tuple(problems), in_script, low_s)
 
-    def _ecdsa_key(self, pubkey: bytes) -> PublicKey | None:
+    def _key(self, pubkey: bytes, kind: type[_Key]) -> _Key | None:
+        """The parsed key (a point decompressed once per PSBT), or None when it is not a point of the curve."""
         if pubkey not in self._keys:
             try:
-                self._keys[pubkey] = PublicKey(pubkey)
+                self._keys[pubkey] = kind(pubkey)
             except ValueError:
                 self._keys[pubkey] = None
         key = self._keys[pubkey]
-        return key if isinstance(key, PublicKey) else None
-
-    def _xonly_key(self, pubkey: bytes) -> PublicKeyXOnly | None:
-        if pubkey not in self._keys:
-            try:
-                self._keys[pubkey] = PublicKeyXOnly(pubkey)
-            except ValueError:
-                self._keys[pubkey] = None
-        key = self._keys[pubkey]
-        return key if isinstance(key, PublicKeyXOnly) else None
+        return key if isinstance(key, kind) else None
 
     # --- taproot ---
 
@@ -345,7 +338,7 @@ class _Checker:
             return done(SignatureProblem.SIGHASH_SINGLE_WITHOUT_OUTPUT)  # BIP-341 makes such a signature invalid
         if cache is None or tx is None:
             return done(SignatureProblem.SIGHASH_UNAVAILABLE)
-        key = self._xonly_key(pubkey)
+        key = self._key(pubkey, PublicKeyXOnly)
         if key is None:
             return done(SignatureProblem.PUBKEY_INVALID)
         message = taproot_sighash(tx, index, None, hash_type, leaf_hash=leaf_hash, cache=cache)
