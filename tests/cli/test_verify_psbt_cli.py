@@ -45,6 +45,9 @@ def test_binary_file_hex_and_stdin_read_alike(tmp_path: Path) -> None:
     bodies = [json.loads(r.stdout) for r in reports]
     assert bodies[0] == bodies[1] == bodies[2]
     assert bodies[0]["outputs"][-1]["wallet"] == "cold-1"
+    assert [(item["wallet"], item["branch"]) for item in bodies[0]["inputs"]] == [("cold-1", 0)] * len(
+        bodies[0]["inputs"]
+    )
 
 
 def test_the_human_view_names_the_destinations() -> None:
@@ -53,6 +56,15 @@ def test_the_human_view_names_the_destinations() -> None:
     text = result.stdout.decode()
     peer = PSBT.parse(CORPUS[0])
     assert peer.tx.vout[0].script_pubkey.address() in text and "change" in text
+    assert "wallet 1 0/" in text and "wallet 1 1/" in text  # the inputs' and the change's wallet and path
+
+
+def test_coins_of_another_wallet_exit_1() -> None:
+    other = DESCRIPTOR.replace("/<0;1>/*", "/<2;3>/*")  # the same keys, branches this wallet never used
+    result = run(base64.b64encode(CORPUS[0]).decode(), "--wallet", other, "--json")
+    assert result.returncode == 1, result.stderr
+    codes = [item["code"] for item in json.loads(result.stdout)["findings"]]
+    assert "INPUT_NOT_OURS" in codes and "CHANGE_NOT_OURS" in codes
 
 
 def test_signer_check_failures_exit_1_and_malformed_psbts_exit_2() -> None:
