@@ -27,6 +27,7 @@ from mamori.chains.bitcoin.psbt import (
 from mamori.chains.bitcoin.signatures import check_all_signatures
 from mamori.chains.bitcoin.transaction import parse_transaction, serialize_transaction
 from mamori.errors import MamoriError
+from support.mutations import mutations
 
 BIP174 = load_bip174()
 BIP370 = load("bip370_vectors.json")
@@ -84,30 +85,6 @@ def test_whatever_parses_as_a_transaction_serializes_back(data: bytes, witness: 
     except MamoriError:
         return
     assert serialize_transaction(tx, witness=witness) == data
-
-
-@st.composite
-def mutations(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
-    data = bytearray(draw(st.sampled_from(seeds)))
-    for _ in range(draw(st.integers(min_value=1, max_value=4))):
-        if not data:
-            break
-        position = draw(st.integers(min_value=0, max_value=len(data) - 1))
-        kind = draw(st.sampled_from(["flip", "set", "delete", "insert", "truncate", "duplicate"]))
-        if kind == "flip":
-            data[position] ^= 1 << draw(st.integers(min_value=0, max_value=7))
-        elif kind == "set":
-            data[position] = draw(st.sampled_from([0x00, 0x01, 0xFC, 0xFD, 0xFE, 0xFF]))
-        elif kind == "delete":
-            del data[position : position + draw(st.integers(min_value=1, max_value=40))]
-        elif kind == "insert":
-            data[position:position] = draw(st.binary(min_size=1, max_size=40))
-        elif kind == "truncate":
-            del data[position:]
-        else:
-            end = position + draw(st.integers(min_value=1, max_value=80))
-            data[position:position] = data[position:end]
-    return bytes(data)
 
 
 @SETTINGS
