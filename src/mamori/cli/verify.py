@@ -210,7 +210,11 @@ def psbt_command(
         typer.Option("--wallet", help="The exchange's wallet: an output descriptor, or a file of them (repeatable)."),
     ] = None,
     network: Annotated[
-        str | None, typer.Option("--network", help="mainnet, testnet, signet or regtest (default: the wallets').")
+        str | None,
+        typer.Option(
+            "--network",
+            help="mainnet, testnet, signet or regtest (default: the wallets', else the PSBT's xpubs', else mainnet).",
+        ),
     ] = None,
     max_fee_rate: Annotated[int, typer.Option("--max-fee-rate", help="Most sat/vB before FEE_EXCESSIVE.")] = 500,
     max_fee: Annotated[int, typer.Option("--max-fee", help="Most fee in satoshis before FEE_EXCESSIVE.")] = 1_000_000,
